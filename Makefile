@@ -1,0 +1,41 @@
+# Aurum Life API. `make run` is the whole system; `make test` the whole suite. Only Python 3.11+ and make needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint typecheck schema migrate seed-demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## migrate, then API + worker on the embedded PostgreSQL and Redis: http://127.0.0.1:8000/graphql
+	$(BIN)/aurum serve
+
+test: $(STAMP)  ## the whole suite against real PostgreSQL and Redis
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## benchmarks, printed side by side
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+schema: $(STAMP)  ## regenerate schema.graphql
+	$(BIN)/aurum export-schema > schema.graphql
+
+migrate: $(STAMP)
+	$(BIN)/aurum migrate
+
+seed-demo: $(STAMP)
+	$(BIN)/aurum seed-demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Aurum Life API: the GraphQL server behind the life operating system."""

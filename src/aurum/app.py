@@ -1,0 +1,79 @@
+"""The Starlette application: GraphQL at /graphql, health endpoints, request ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aurum.graphql.view import AurumGraphQL
+from aurum.health import liveness, readiness
+from aurum.logging import configure_logging
+from aurum.resources import Resources, open_resources
+from aurum.settings import Settings, load_settings
+
+
+class RequestId:
+    """Give every request an id (or keep a sane one the client sent), in logs and the response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if 8 <= len(sent) <= 64 and sent.isalnum() else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        async def send_with_id(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+def build_app(settings: Settings, resources: Resources | None = None, *, run_worker: bool = False) -> Starlette:
+    """The server. Without ``resources`` it opens its own (embedded engines included) for its lifespan."""
+    graphql = AurumGraphQL(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            opened = resources or await stack.enter_async_context(open_resources(settings))
+            if run_worker:
+                from aurum.worker import running_worker
+
+                await stack.enter_async_context(running_worker(opened))
+            graphql.resources = app.state.resources = opened
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/health", liveness),
+            Route("/api/health", readiness),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestId)
+    return app
+
+
+def create_app() -> Starlette:
+    """For ``uvicorn aurum.app:create_app --factory``: settings from the environment."""
+    settings = load_settings()
+    configure_logging(settings)
+    return build_app(settings)

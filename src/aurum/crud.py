@@ -1,0 +1,115 @@
+"""Create, read, update, delete and archive for any user-owned model, with the retry-safety rules.
+
+- A create with a client-given id returns the existing row when that id was already used by the same user.
+- An update with ``expected_version`` fails with CONFLICT when the row has moved on.
+- Another user's row is indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aurum.db import UnitOfWork
+from aurum.errors import Conflict, NotFound
+from aurum.models import Archivable, UserOwned
+
+M = TypeVar("M", bound=UserOwned)
+
+
+def label(model: type[UserOwned]) -> str:
+    return model.__name__
+
+
+async def get_owned(
+    session: AsyncSession,
+    model: type[M],
+    object_id: uuid.UUID,
+    user_id: uuid.UUID,
+    field: Sequence[str],
+    *,
+    for_update: bool = False,
+) -> M:
+    statement = select(model).where(model.id == object_id, model.user_id == user_id)
+    if for_update:
+        statement = statement.with_for_update()
+    found = await session.scalar(statement)
+    if found is None:
+        raise NotFound(f"No {label(model)} with this id", field)
+    return found
+
+
+async def create_owned(uow: UnitOfWork, model: type[M], values: Mapping[str, Any], client_id: uuid.UUID | None) -> M:
+    """Insert a row; repeating the create with the same client id returns the first one unchanged."""
+    row = {**values, "user_id": uow.user_id}
+    if client_id is not None:
+        row["id"] = client_id
+    statement = insert(model).values(**row).on_conflict_do_nothing(index_elements=["id"]).returning(model)
+    created = await uow.session.scalar(statement, execution_options={"populate_existing": True})
+    if created is not None:
+        return created
+    existing = await uow.session.scalar(select(model).where(model.id == client_id, model.user_id == uow.user_id))
+    if existing is None:
+        raise Conflict("This id is already in use: generate a new one", ["input", "id"])
+    return existing
+
+
+def check_version(obj: UserOwned, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise Conflict(
+            f"This {type(obj).__name__} changed since you read it (now version {obj.version}); "
+            "reload it and try again",
+            ["input", "expectedVersion"],
+        )
+
+
+def touch(obj: UserOwned) -> None:
+    obj.version = obj.version + 1
+    obj.updated_at = func.now()  # type: ignore[assignment]
+
+
+async def update_owned(
+    uow: UnitOfWork,
+    model: type[M],
+    object_id: uuid.UUID,
+    values: Mapping[str, Any],
+    expected_version: int | None,
+) -> M:
+    obj = await get_owned(uow.session, model, object_id, uow.user_id, ["input", "id"], for_update=True)
+    check_version(obj, expected_version)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return await save(uow.session, obj)
+
+
+async def save(session: AsyncSession, obj: M) -> M:
+    """Flush a changed row with a new version and read back what the database computed."""
+    touch(obj)
+    await session.flush()
+    await session.refresh(obj)
+    return obj
+
+
+async def delete_owned(uow: UnitOfWork, model: type[M], object_id: uuid.UUID) -> uuid.UUID:
+    """Delete a row; what hangs below it goes with it (foreign keys cascade)."""
+    deleted = await uow.session.scalar(
+        delete(model).where(model.id == object_id, model.user_id == uow.user_id).returning(model.id)
+    )
+    if deleted is None:
+        raise NotFound(f"No {label(model)} with this id", ["input", "id"])
+    return deleted
+
+
+async def set_archived(uow: UnitOfWork, model: type[M], object_id: uuid.UUID, archived: bool) -> M:
+    obj = await get_owned(uow.session, model, object_id, uow.user_id, ["input", "id"], for_update=True)
+    assert isinstance(obj, Archivable)
+    if obj.archived == archived:
+        return obj
+    obj.archived = archived
+    obj.archived_at = func.now() if archived else None  # type: ignore[assignment]
+    return await save(uow.session, obj)

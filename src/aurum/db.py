@@ -1,0 +1,61 @@
+"""Engine, sessions and the unit of work: one transaction per mutation, short sessions for reads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from aurum.settings import Settings
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "aurum"}},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction acting for one user; work that must wait for the commit is queued here."""
+
+    session: AsyncSession
+    user_id: uuid.UUID
+    after_commit: list[AfterCommit] = field(default_factory=list)
+
+    def on_commit(self, callback: AfterCommit) -> None:
+        self.after_commit.append(callback)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID
+) -> AsyncIterator[UnitOfWork]:
+    """Run a block in one transaction for ``user_id``; commit on success, roll back on any error."""
+    async with sessionmaker() as session, session.begin():
+        uow = UnitOfWork(session=session, user_id=user_id)
+        yield uow
+    for callback in uow.after_commit:
+        await callback()
+
+
+@asynccontextmanager
+async def read_session(
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID | None
+) -> AsyncIterator[AsyncSession]:
+    """A short read-only transaction, for one dataloader batch or one lookup."""
+    async with sessionmaker() as session, session.begin():
+        yield session

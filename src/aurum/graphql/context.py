@@ -1,0 +1,89 @@
+"""What every resolver can reach: the viewer, sessions and the per-request dataloaders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+from strawberry.dataloader import DataLoader
+
+from aurum.auth.model import User
+from aurum.db import UnitOfWork, read_session, unit_of_work
+from aurum.errors import Unauthenticated
+from aurum.resources import Resources
+
+BatchLoad = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+class Context:
+    """One per request (or per WebSocket operation)."""
+
+    def __init__(
+        self,
+        resources: Resources,
+        request: HTTPConnection,
+        request_id: str,
+        user_id: uuid.UUID | None,
+        auth_error: str | None = None,
+    ) -> None:
+        self.resources = resources
+        self.request = request
+        self.request_id = request_id
+        self._user_id = user_id
+        self.auth_error = auth_error
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self._user_id is not None
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        """The viewer's id; anonymous requests stop here with UNAUTHENTICATED."""
+        if self._user_id is None:
+            raise Unauthenticated(self.auth_error or "Sign in to do this: send 'Authorization: Bearer <token>'")
+        return self._user_id
+
+    def loader(self, key: Hashable, batch: BatchLoad) -> DataLoader[Any, Any]:
+        """The request's dataloader for ``key``, created on first use with ``batch``."""
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = DataLoader(load_fn=batch)
+        return found
+
+    def forget_loaded(self) -> None:
+        """Drop what loaders cached: called after a write so the payload shows the new state."""
+        self._loaders.clear()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with read_session(self.resources.sessionmaker, self.user_id) as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[UnitOfWork]:
+        user_id = self.user_id
+        async with unit_of_work(self.resources.sessionmaker, user_id) as uow:
+            yield uow
+        self.forget_loaded()
+
+    async def viewer(self) -> User:
+        """The signed-in user, loaded once per request however many fields ask at the same moment."""
+        user: User | None = await self.loader("viewer", self._load_users).load(self.user_id)
+        if user is None:
+            raise Unauthenticated("This account no longer exists")
+        return user
+
+    async def _load_users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
+        async with self.reading() as session:
+            users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
+        return [users.get(i) for i in ids]
+
+    async def timezone(self) -> ZoneInfo:
+        return ZoneInfo((await self.viewer()).timezone)

@@ -1,0 +1,45 @@
+"""Opaque global ids: ``base64url("Type:uuid")``. Inputs also accept a bare UUID for the expected type."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+
+from aurum.errors import InvalidInput, NotFound
+
+
+def to_global_id(type_name: str, value: uuid.UUID) -> str:
+    raw = f"{type_name}:{value}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_global_id(value: str) -> tuple[str, uuid.UUID] | None:
+    """``(type, uuid)`` for a well-formed global id, else ``None``."""
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        type_name, _, raw_id = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return type_name, uuid.UUID(raw_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError):
+        return None
+
+
+def decode_id(value: str, type_name: str, field: Sequence[str]) -> uuid.UUID:
+    """The UUID behind ``value`` if it names a ``type_name``; an id of another type is simply not found."""
+    plain = parse_uuid(value) if len(value) == 36 else None
+    if plain is not None:
+        return plain
+    parsed = parse_global_id(value)
+    if parsed is None:
+        raise InvalidInput(f"'{value}' is not a valid id", field)
+    if parsed[0] != type_name:
+        raise NotFound(f"No {type_name} with id '{value}'", field)
+    return parsed[1]

@@ -1,0 +1,184 @@
+"""Keyset pagination for one list or for many lists at once (one per parent), in a single statement.
+
+A page is chosen by ``first``/``after`` or ``last``/``before`` over an ordering whose keys end with the id,
+so a cursor names a position that stays valid while rows are added or removed around it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Select, Table, and_, func, null, or_, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aurum.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+Decoder = Callable[[Any], Any]
+DECODERS: dict[type, Decoder] = {
+    int: int,
+    str: str,
+    bool: bool,
+    float: float,
+    uuid.UUID: uuid.UUID,
+    date: date.fromisoformat,
+    datetime: datetime.fromisoformat,
+    time: time.fromisoformat,
+}
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One expression of an ordering and the Python type its cursor value decodes to."""
+
+    expression: ColumnElement[Any]
+    python_type: type
+
+
+@dataclass(frozen=True)
+class Ordering:
+    name: str
+    keys: tuple[SortKey, ...]
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None and self.first is None
+
+    @property
+    def limit(self) -> int:
+        return (self.last if self.backward else self.first) or DEFAULT_PAGE_SIZE
+
+    def validate(self) -> PageArgs:
+        for name in ("first", "last"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= MAX_PAGE_SIZE:
+                raise InvalidInput(f"'{name}' must be between 1 and {MAX_PAGE_SIZE}", [name])
+        if self.first is not None and self.last is not None:
+            raise InvalidInput("Pass either 'first' or 'last', not both", ["last"])
+        return self
+
+
+@dataclass
+class Page:
+    rows: list[Any] = field(default_factory=list)
+    cursors: list[str] = field(default_factory=list)
+    has_next: bool = False
+    has_previous: bool = False
+    total: int = 0
+
+
+def encode_cursor(ordering: Ordering, values: Sequence[Any]) -> str:
+    payload = orjson.dumps([ordering.name, [_plain(v) for v in values]])
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(ordering: Ordering, cursor: str, argument: str) -> tuple[Any, ...]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if name != ordering.name or len(values) != len(ordering.keys):
+            raise ValueError("cursor of another ordering")
+        return tuple(DECODERS[key.python_type](v) for key, v in zip(ordering.keys, values, strict=True))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError):
+        raise InvalidInput(f"'{argument}' is not a cursor of this list", [argument]) from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    return value
+
+
+def _position(ordering: Ordering, args: PageArgs) -> ColumnElement[bool]:
+    """The rows strictly between the cursors."""
+    keys = tuple_(*(k.expression for k in ordering.keys))
+    conditions: list[ColumnElement[bool]] = []
+    for argument, cursor in (("after", args.after), ("before", args.before)):
+        if cursor is None:
+            continue
+        bound = tuple_(*decode_cursor(ordering, cursor, argument))
+        ahead = (argument == "after") != ordering.descending
+        conditions.append(keys > bound if ahead else keys < bound)
+    return and_(*conditions) if conditions else true()
+
+
+async def fetch_pages(
+    session: AsyncSession,
+    table: Table,
+    where: Sequence[ColumnElement[bool]],
+    ordering: Ordering,
+    args: PageArgs,
+    partition: ColumnElement[Any] | None = None,
+) -> dict[Hashable, Page]:
+    """One page per value of ``partition`` (or a single page under the key ``None``)."""
+    statement = _page_statement(table, where, ordering, args, partition)
+    pages: dict[Hashable, Page] = {}
+    for row in (await session.execute(statement)).all():
+        values = row._mapping
+        page = pages.setdefault(values["_parent"], Page())
+        page.total = values["_total"]
+        if not values["_in_range"]:
+            # Rows on the far side of the cursor exist: the neighbouring page is not empty.
+            page.has_previous |= not args.backward
+            page.has_next |= args.backward
+        elif values["_rn"] > args.limit:
+            page.has_previous |= args.backward
+            page.has_next |= not args.backward
+        else:
+            page.rows.append(row)
+            page.cursors.append(encode_cursor(ordering, [values[f"_k{i}"] for i in range(len(ordering.keys))]))
+    if args.backward:
+        for page in pages.values():
+            page.rows.reverse()
+            page.cursors.reverse()
+    return pages
+
+
+def _page_statement(
+    table: Table,
+    where: Sequence[ColumnElement[bool]],
+    ordering: Ordering,
+    args: PageArgs,
+    partition: ColumnElement[Any] | None,
+) -> Select[Any]:
+    """Rank rows per parent inside and outside the cursors; keep a page (plus one) inside, one row outside."""
+    keys = [k.expression for k in ordering.keys]
+    walk_descending = ordering.descending != args.backward
+    order = [k.desc() if walk_descending else k.asc() for k in keys]
+    parent = partition if partition is not None else null()
+    in_range = _position(ordering, args)
+    window = [parent, in_range]
+    inner = (
+        select(
+            table,
+            parent.label("_parent"),
+            in_range.label("_in_range"),
+            *(k.label(f"_k{i}") for i, k in enumerate(keys)),
+            func.count().over(partition_by=parent).label("_total"),
+            func.row_number().over(partition_by=window, order_by=order).label("_rn"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    keep = or_(and_(inner.c._in_range, inner.c._rn <= args.limit + 1), and_(~inner.c._in_range, inner.c._rn == 1))
+    return select(inner).where(keep).order_by(inner.c._parent, inner.c._in_range, inner.c._rn)

@@ -1,0 +1,105 @@
+"""Configuration from the environment (``AURUM_…``), validated once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AURUM_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path(".aurum")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AURUM_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("AURUM_REDIS_URL", "REDIS_URL"))
+    secret_key: str | None = None
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    token_issuer: str = "aurum-life"
+    token_audience: str = "aurum-life-api"
+    log_level: str = "INFO"
+    log_json: bool = False
+    max_query_depth: int = Field(default=15, ge=2, le=100)
+    max_aliases: int = Field(default=30, ge=1, le=1000)
+    max_tokens: int = Field(default=5000, ge=100, le=100_000)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+            raise ValueError("must be a postgresql:// URL")
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.split("://", 1)[0] not in {"redis", "rediss", "unix"}:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.env is Environment.PRODUCTION and not self.secret_key:
+            raise ValueError("AURUM_SECRET_KEY is required when AURUM_ENV=production")
+        if self.secret_key is not None and len(self.secret_key) < 32:
+            raise ValueError("AURUM_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The secret for tokens: configured, or generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one line that names the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = "AURUM_" + str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        raise SettingsError(f"invalid setting {location}: {error['msg']}") from None

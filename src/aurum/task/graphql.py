@@ -1,0 +1,400 @@
+"""Tasks over GraphQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, Row, and_, case, exists, func, literal, or_, select
+from strawberry import Info
+
+from aurum.area.model import Area as AreaModel
+from aurum.graphql.context import Context
+from aurum.graphql.node import node_resolver
+from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
+from aurum.graphql.types import Connection, Node, OrderDirection
+from aurum.ids import decode_id, to_global_id
+from aurum.pagination import Ordering, PageArgs, SortKey
+from aurum.pillar.graphql import name_search
+from aurum.project.graphql import Priority, Project, archived_ancestor, project_by_id
+from aurum.project.model import Project as ProjectModel
+from aurum.task import rules
+from aurum.task.model import Task as TaskModel
+from aurum.task.model import TaskDependency
+
+TABLE = TaskModel.__table__
+PROJECTS = ProjectModel.__table__
+AREAS = AreaModel.__table__
+DEPENDENCIES = TaskDependency.__table__
+
+
+@strawberry.enum(description="Where a task stands.")
+class TaskStatus(Enum):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    REVIEW = "review"
+    COMPLETED = "completed"
+
+
+@strawberry.enum(description="The kanban column a task shows in; it follows the status.")
+class KanbanColumn(Enum):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    REVIEW = "review"
+    DONE = "done"
+
+
+@strawberry.enum(description="How much energy a task takes.")
+class Energy(Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@strawberry.enum(description="The kind of work a task is.")
+class TaskCategory(Enum):
+    DEEP_WORK = "deep_work"
+    CREATIVE = "creative"
+    ADMIN = "admin"
+    COMMUNICATION = "communication"
+    ERRAND = "errand"
+    OTHER = "other"
+
+
+@strawberry.enum(description="How often a task repeats.")
+class Frequency(Enum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+@strawberry.enum(description="A day of the week.")
+class Weekday(Enum):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+@strawberry.type(description="How a task repeats.")
+class Recurrence:
+    frequency: Frequency = strawberry.field(description="Daily, weekly or monthly.")
+    interval: int = strawberry.field(description="Every N days, weeks or months.")
+    weekdays: list[Weekday] | None = strawberry.field(description="For weekly rules: on these days.")
+    month_day: int | None = strawberry.field(description="For monthly rules: this day (clamped to month end).")
+    end_date: date | None = strawberry.field(description="No occurrence after this date.")
+    count: int | None = strawberry.field(description="At most this many occurrences.")
+
+
+@strawberry.input(description="How a task repeats.")
+class RecurrenceInput:
+    frequency: Frequency = strawberry.field(description="Daily, weekly or monthly.")
+    interval: int = strawberry.field(default=1, description="Every N days, weeks or months (1–365).")
+    weekdays: list[Weekday] | None = strawberry.field(default=None, description="Weekly rules: on these days.")
+    month_day: int | None = strawberry.field(default=None, description="Monthly rules: 1–31, clamped to month end.")
+    end_date: date | None = strawberry.field(default=None, description="No occurrence after this date.")
+    count: int | None = strawberry.field(default=None, description="At most this many occurrences (1–1000).")
+
+    def to_rule(self) -> rules.Recurrence:
+        return rules.Recurrence(
+            frequency=self.frequency.value,
+            interval=self.interval,
+            weekdays=tuple(sorted({w.value for w in self.weekdays})) if self.weekdays else None,
+            month_day=self.month_day,
+            end_date=self.end_date,
+            count=self.count,
+        )
+
+
+def recurrence_of(row: Any) -> Recurrence | None:
+    if row.recurrence_frequency is None:
+        return None
+    return Recurrence(
+        frequency=Frequency(row.recurrence_frequency),
+        interval=row.recurrence_interval or 1,
+        weekdays=[Weekday(d) for d in row.recurrence_weekdays] if row.recurrence_weekdays else None,
+        month_day=row.recurrence_month_day,
+        end_date=row.recurrence_end_date,
+        count=row.recurrence_count,
+    )
+
+
+@strawberry.type(description="A daily action inside a project; it may have subtasks and wait for other tasks.")
+class Task(Node):
+    uuid: strawberry.Private[uuid.UUID]
+    project_uuid: strawberry.Private[uuid.UUID]
+    parent_uuid: strawberry.Private[uuid.UUID | None]
+    due_time_value: strawberry.Private[time | None]
+    name: str = strawberry.field(description="The task's name, 1–200 characters.")
+    description: str | None = strawberry.field(description="Free text about the task.")
+    status: TaskStatus = strawberry.field(description="Where the task stands.")
+    kanban_column: KanbanColumn = strawberry.field(description="The kanban column, following the status.")
+    priority: Priority = strawberry.field(description="How pressing it is.")
+    due_date: date | None = strawberry.field(description="The day it is due, in the viewer's time zone.")
+    reminder_at: datetime | None = strawberry.field(description="When to remind the person.")
+    estimated_minutes: int | None = strawberry.field(description="The expected effort in minutes.")
+    energy: Energy | None = strawberry.field(description="How much energy it takes.")
+    category: TaskCategory | None = strawberry.field(description="The kind of work.")
+    subtasks_required: bool = strawberry.field(description="Whether its subtasks must be completed first.")
+    completed_at: datetime | None = strawberry.field(description="When it was completed.")
+    sort_order: int = strawberry.field(description="Position among its siblings.")
+    recurrence: Recurrence | None = strawberry.field(description="How it repeats, if it does.")
+    version: int = strawberry.field(description="Increases with every change; pass as expectedVersion.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> Task:
+        return cls(
+            id=strawberry.ID(to_global_id("Task", row.id)),
+            uuid=row.id,
+            project_uuid=row.project_id,
+            parent_uuid=row.parent_id,
+            due_time_value=row.due_time,
+            name=row.name,
+            description=row.description,
+            status=TaskStatus(row.status),
+            kanban_column=KanbanColumn(row.kanban_column),
+            priority=Priority(row.priority),
+            due_date=row.due_date,
+            reminder_at=row.reminder_at,
+            estimated_minutes=row.estimated_minutes,
+            energy=Energy(row.energy) if row.energy else None,
+            category=TaskCategory(row.category) if row.category else None,
+            subtasks_required=row.subtasks_required,
+            completed_at=row.completed_at,
+            sort_order=row.sort_order,
+            recurrence=recurrence_of(row),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="The due time ('HH:MM'), read in the viewer's time zone.")
+    def due_time(self) -> str | None:
+        return self.due_time_value.strftime("%H:%M") if self.due_time_value else None
+
+    @strawberry.field(description="The project the task belongs to.")
+    async def project(self, info: Info[Context, None]) -> Project:
+        project = await project_by_id(info, self.project_uuid)
+        assert project is not None
+        return project
+
+    @strawberry.field(description="The task this one is a subtask of.")
+    async def parent(self, info: Info[Context, None]) -> Task | None:
+        return await task_by_id(info, self.parent_uuid) if self.parent_uuid else None
+
+    @strawberry.field(description="The task's subtasks.")
+    async def subtasks(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: TaskFilter | None = None,
+        order_by: TaskOrder | None = None,
+    ) -> Connection[Task]:
+        return await tasks_under(info, "subtasks", TABLE.c.parent_id, self.uuid, PageArgs(first, after, last, before),
+                                 filter, order_by)
+
+    @strawberry.field(description="Whether it is past due (in the viewer's time zone) and not completed.")
+    async def is_overdue(self, info: Info[Context, None]) -> bool:
+        zone = await info.context.timezone()
+        return rules.is_overdue(self.status.value, self.due_date, self.due_time_value, zone, datetime.now(UTC))
+
+    @strawberry.field(description="The tasks this one waits for.")
+    async def dependencies(self, info: Info[Context, None]) -> list[Task]:
+        return [Task.from_row(r) for r in await dependency_rows(info, self.uuid)]
+
+    @strawberry.field(description="The tasks this one waits for that are not completed yet.")
+    async def blocked_by(self, info: Info[Context, None]) -> list[Task]:
+        return [Task.from_row(r) for r in await dependency_rows(info, self.uuid) if r.status != "completed"]
+
+    @strawberry.field(description="Whether every task it waits for is completed.")
+    async def can_start(self, info: Info[Context, None]) -> bool:
+        return all(r.status == "completed" for r in await dependency_rows(info, self.uuid))
+
+
+async def dependency_rows(info: Info[Context, None], task_id: uuid.UUID) -> list[Row[Any]]:
+    """The tasks ``task_id`` waits for; one statement for all tasks of the query."""
+    ctx = info.context
+    user_id = ctx.user_id
+
+    async def batch(ids: Sequence[uuid.UUID]) -> list[list[Row[Any]]]:
+        statement = (
+            select(TABLE, DEPENDENCIES.c.task_id.label("_waiting"))
+            .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
+            .where(DEPENDENCIES.c.task_id.in_(ids), DEPENDENCIES.c.user_id == user_id)
+            .order_by(TABLE.c.sort_order, TABLE.c.id)
+        )
+        found: dict[uuid.UUID, list[Row[Any]]] = {i: [] for i in ids}
+        async with ctx.reading() as session:
+            for row in (await session.execute(statement)).all():
+                found[row._waiting].append(row)
+        return [found[i] for i in ids]
+
+    rows: list[Row[Any]] = await ctx.loader("dependencies", batch).load(task_id)
+    return rows
+
+
+@strawberry.enum(description="What a list of tasks is ordered by.")
+class TaskOrderField(Enum):
+    SORT_ORDER = "SORT_ORDER"
+    DUE_DATE = "DUE_DATE"
+    PRIORITY = "PRIORITY"
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
+@strawberry.input(description="How to order tasks.")
+class TaskOrder:
+    field: TaskOrderField = strawberry.field(default=TaskOrderField.SORT_ORDER, description="The key.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="The direction.")
+
+
+PRIORITY_RANK = case({"low": 1, "medium": 2, "high": 3, "urgent": 4}, value=TABLE.c.priority)
+
+
+def task_ordering(order_by: TaskOrder | None) -> Ordering:
+    from aurum.graphql.ordering import standard_keys
+
+    order = order_by or TaskOrder()
+    tie = SortKey(TABLE.c.id, uuid.UUID)
+    special = {
+        "DUE_DATE": (
+            SortKey(TABLE.c.due_date.is_(None), bool),
+            SortKey(func.coalesce(TABLE.c.due_date, literal(date(1, 1, 1))), date),
+            SortKey(func.coalesce(TABLE.c.due_time, literal(rules.END_OF_DAY)), time),
+            tie,
+        ),
+        "PRIORITY": (SortKey(PRIORITY_RANK, int), tie),
+    }
+    keys = special.get(order.field.value) or standard_keys(TABLE, order.field.value)
+    assert keys is not None
+    return Ordering(name=f"tasks:{order.field.value}", keys=keys, descending=order.direction is OrderDirection.DESC)
+
+
+@strawberry.input(description="Which tasks to list.")
+class TaskFilter:
+    project_id: strawberry.ID | None = strawberry.field(default=None, description="Only tasks of this project.")
+    area_id: strawberry.ID | None = strawberry.field(default=None, description="Only tasks below this area.")
+    pillar_id: strawberry.ID | None = strawberry.field(default=None, description="Only tasks below this pillar.")
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Only subtasks of this task.")
+    top_level: bool | None = strawberry.field(default=None, description="true: only tasks that are not subtasks.")
+    status: list[TaskStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    priority: list[Priority] | None = strawberry.field(default=None, description="Only these priorities.")
+    due_before: date | None = strawberry.field(default=None, description="Only tasks due on or before this day.")
+    due_after: date | None = strawberry.field(default=None, description="Only tasks due on or after this day.")
+    overdue: bool | None = strawberry.field(default=None, description="true: only overdue; false: none overdue.")
+    completed: bool | None = strawberry.field(default=None, description="true: only completed; false: open ones.")
+    search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
+    archived: bool | None = strawberry.field(
+        default=False, description="false (default): leave out tasks of archived projects, areas and pillars."
+    )
+
+
+def _in_projects(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(PROJECTS.c.id == TABLE.c.project_id, condition)
+
+
+async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) -> list[ColumnElement[bool]]:
+    filter = filter or TaskFilter()
+    conditions = name_search(TABLE.c.name, filter.search)
+    if filter.project_id is not None:
+        conditions.append(TABLE.c.project_id == decode_id(str(filter.project_id), "Project", ["filter", "projectId"]))
+    if filter.area_id is not None:
+        conditions.append(_in_projects(PROJECTS.c.area_id == decode_id(str(filter.area_id), "Area", ["filter", "areaId"])))
+    if filter.pillar_id is not None:
+        pillar = decode_id(str(filter.pillar_id), "Pillar", ["filter", "pillarId"])
+        conditions.append(_in_projects(exists().where(AREAS.c.id == PROJECTS.c.area_id, AREAS.c.pillar_id == pillar)))
+    if filter.parent_id is not None:
+        conditions.append(TABLE.c.parent_id == decode_id(str(filter.parent_id), "Task", ["filter", "parentId"]))
+    if filter.top_level is not None:
+        conditions.append(TABLE.c.parent_id.is_(None) if filter.top_level else TABLE.c.parent_id.is_not(None))
+    if filter.status:
+        conditions.append(TABLE.c.status.in_([s.value for s in filter.status]))
+    if filter.priority:
+        conditions.append(TABLE.c.priority.in_([p.value for p in filter.priority]))
+    if filter.due_before is not None:
+        conditions.append(TABLE.c.due_date <= filter.due_before)
+    if filter.due_after is not None:
+        conditions.append(TABLE.c.due_date >= filter.due_after)
+    if filter.completed is not None:
+        conditions.append((TABLE.c.status == "completed") if filter.completed else (TABLE.c.status != "completed"))
+    if filter.overdue is not None:
+        overdue = await _overdue_condition(info)
+        conditions.append(overdue if filter.overdue else ~overdue)
+    if filter.archived is False:
+        conditions.append(~_in_projects(PROJECTS.c.archived.is_(True) | archived_ancestor()))
+    elif filter.archived is True:
+        conditions.append(_in_projects(PROJECTS.c.archived.is_(True) | archived_ancestor()))
+    return conditions
+
+
+async def _overdue_condition(info: Info[Context, None]) -> ColumnElement[bool]:
+    now = datetime.now(await info.context.timezone())
+    today, clock = now.date(), now.time().replace(tzinfo=None)
+    past = or_(
+        TABLE.c.due_date < today,
+        and_(TABLE.c.due_date == today, TABLE.c.due_time.is_not(None), TABLE.c.due_time < clock),
+    )
+    return and_(TABLE.c.due_date.is_not(None), TABLE.c.status != "completed", past)
+
+
+async def tasks_under(
+    info: Info[Context, None],
+    name: str,
+    parent_column: Any,
+    parent_id: uuid.UUID,
+    args: PageArgs,
+    filter: TaskFilter | None,
+    order_by: TaskOrder | None,
+) -> Connection[Task]:
+    page = await page_of_children(
+        info, name, TABLE, parent_column, parent_id, await task_conditions(info, filter),
+        task_ordering(order_by), args, repr(filter),
+    )
+    return Connection.from_page(page, Task.from_row)
+
+
+async def tasks_of_project(
+    info: Info[Context, None],
+    project_id: uuid.UUID,
+    args: PageArgs,
+    filter: TaskFilter | None,
+    order_by: TaskOrder | None,
+) -> Connection[Task]:
+    return await tasks_under(info, "tasks", TABLE.c.project_id, project_id, args, filter, order_by)
+
+
+@node_resolver("Task")
+async def task_by_id(info: Info[Context, None], task_id: uuid.UUID) -> Task | None:
+    row = await row_by_id(info, TABLE, task_id)
+    return Task.from_row(row) if row is not None else None
+
+
+@strawberry.type
+class TaskQuery:
+    @strawberry.field(description="The viewer's tasks, subtasks included unless filtered out.")
+    async def tasks(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: TaskFilter | None = None,
+        order_by: TaskOrder | None = None,
+    ) -> Connection[Task]:
+        conditions = await task_conditions(info, filter)
+        page = await page_of_list(info, TABLE, conditions, task_ordering(order_by), PageArgs(first, after, last, before))
+        return Connection.from_page(page, Task.from_row)

@@ -1,0 +1,269 @@
+"""Tasks: creation, changes, completion, moves, ordering and dependencies, with the domain's rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from aurum import crud
+from aurum.db import UnitOfWork
+from aurum.errors import InvalidInput, NotFound
+from aurum.project.model import Project
+from aurum.task.model import Task, TaskDependency
+from aurum.task.rules import NO_RECURRENCE, Recurrence, check_recurrence, parse_due_time, status_columns
+from aurum.validation import LONG_TEXT, NAME, SORT_ORDER, int_range, nullable, required, validate_fields
+
+MAX_DEPENDENCIES = 50
+
+CHECKS: dict[str, Any] = {
+    "name": NAME,
+    "description": LONG_TEXT,
+    "status": required(lambda v, f: v),
+    "priority": required(lambda v, f: v),
+    "due_time": nullable(parse_due_time),
+    "estimated_minutes": nullable(lambda v, f: int_range(v, f, 1, 10080)),
+    "sort_order": SORT_ORDER,
+    "subtasks_required": required(lambda v, f: v),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = validate_fields(values, CHECKS)
+    if "status" in cleaned:
+        cleaned.update(status_columns(cleaned.pop("status"), _now()))
+    return cleaned
+
+
+def _apply_recurrence(cleaned: dict[str, Any], recurrence: Recurrence | None, due_date: date | None) -> None:
+    if recurrence is None:
+        cleaned.update(NO_RECURRENCE)
+        return
+    check_recurrence(recurrence, due_date, ["input", "recurrence"])
+    cleaned.update(recurrence.columns())
+
+
+async def create(
+    uow: UnitOfWork,
+    project_id: uuid.UUID,
+    values: dict[str, Any],
+    client_id: uuid.UUID | None,
+    parent_id: uuid.UUID | None = None,
+    dependency_ids: Sequence[uuid.UUID] = (),
+    recurrence: Recurrence | None = None,
+) -> Task:
+    cleaned = _clean(values)
+    if recurrence is not None:
+        _apply_recurrence(cleaned, recurrence, cleaned.get("due_date"))
+    _check_due(cleaned)
+    await crud.get_owned(uow.session, Project, project_id, uow.user_id, ["input", "projectId"])
+    if parent_id is not None:
+        await _check_parent(uow, parent_id, project_id, task_id=client_id)
+    task = await crud.create_owned(uow, Task, {**cleaned, "project_id": project_id, "parent_id": parent_id}, client_id)
+    if dependency_ids:
+        await set_dependencies(uow, task.id, dependency_ids)
+    return task
+
+
+def _check_due(values: dict[str, Any]) -> None:
+    if values.get("due_time") is not None and values.get("due_date") is None:
+        raise InvalidInput("A due time needs a due date", ["input", "dueTime"])
+
+
+async def update(
+    uow: UnitOfWork,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    expected_version: int | None,
+    dependency_ids: Sequence[uuid.UUID] | None = None,
+    recurrence: Recurrence | None | Any = ...,
+) -> Task:
+    cleaned = _clean(values)
+    task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
+    crud.check_version(task, expected_version)
+    if cleaned.get("status") == "completed" and task.status != "completed":
+        await _check_subtasks_done(uow, task)
+    elif task.status == "completed" and cleaned.get("status") == "completed":
+        cleaned.pop("completed_at")
+    due_date = cleaned.get("due_date", task.due_date)
+    if recurrence is not ...:
+        _apply_recurrence(cleaned, recurrence, due_date)
+    elif task.recurrence_frequency is not None and "due_date" in cleaned:
+        check_recurrence(_recurrence_of(task), due_date, ["input", "recurrence"])
+    _check_due({"due_date": due_date, "due_time": cleaned.get("due_time", task.due_time)})
+    for name, value in cleaned.items():
+        setattr(task, name, value)
+    if dependency_ids is not None:
+        await set_dependencies(uow, task.id, dependency_ids)
+    return await crud.save(uow.session, task)
+
+
+def _recurrence_of(task: Task) -> Recurrence:
+    return Recurrence(
+        frequency=task.recurrence_frequency or "daily",
+        interval=task.recurrence_interval or 1,
+        weekdays=tuple(task.recurrence_weekdays) if task.recurrence_weekdays else None,
+        month_day=task.recurrence_month_day,
+        end_date=task.recurrence_end_date,
+        count=task.recurrence_count,
+    )
+
+
+async def complete(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | None = None) -> Task:
+    task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
+    crud.check_version(task, expected_version)
+    if task.status == "completed":
+        return task
+    await _check_subtasks_done(uow, task)
+    for name, value in status_columns("completed", _now()).items():
+        setattr(task, name, value)
+    return await crud.save(uow.session, task)
+
+
+async def reopen(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | None = None) -> Task:
+    task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
+    crud.check_version(task, expected_version)
+    if task.status != "completed":
+        return task
+    for name, value in status_columns("todo", _now()).items():
+        setattr(task, name, value)
+    return await crud.save(uow.session, task)
+
+
+async def _check_subtasks_done(uow: UnitOfWork, task: Task) -> None:
+    if not task.subtasks_required:
+        return
+    open_subtasks = await uow.session.scalar(
+        select(func.count()).where(Task.parent_id == task.id, Task.user_id == uow.user_id, Task.status != "completed")
+    )
+    if open_subtasks:
+        raise InvalidInput(
+            f"Complete its {open_subtasks} open required subtask(s) first", ["input", "id"]
+        )
+
+
+async def _check_parent(
+    uow: UnitOfWork, parent_id: uuid.UUID, project_id: uuid.UUID, task_id: uuid.UUID | None
+) -> Task:
+    parent = await crud.get_owned(uow.session, Task, parent_id, uow.user_id, ["input", "parentId"])
+    if parent.project_id != project_id:
+        raise InvalidInput("A subtask must be in the same project as its parent", ["input", "parentId"])
+    if task_id is not None and task_id in await _ancestors(uow, parent_id):
+        raise InvalidInput("A task cannot be placed under itself or one of its subtasks", ["input", "parentId"])
+    return parent
+
+
+async def _ancestors(uow: UnitOfWork, task_id: uuid.UUID) -> set[uuid.UUID]:
+    """The task and every task above it."""
+    rows = await uow.session.execute(
+        text(
+            "WITH RECURSIVE up(id, parent_id) AS ("
+            " SELECT id, parent_id FROM tasks WHERE id = :id AND user_id = :user"
+            " UNION SELECT t.id, t.parent_id FROM tasks t JOIN up ON t.id = up.parent_id"
+            ") SELECT id FROM up"
+        ),
+        {"id": task_id, "user": uow.user_id},
+    )
+    return {row[0] for row in rows.all()}
+
+
+async def move(
+    uow: UnitOfWork,
+    task_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    parent_id: uuid.UUID | None,
+    sort_order: int | None,
+    expected_version: int | None = None,
+) -> Task:
+    """Put a task (with its subtasks) under another parent or into another project."""
+    task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
+    crud.check_version(task, expected_version)
+    if parent_id is not None:
+        parent = await crud.get_owned(uow.session, Task, parent_id, uow.user_id, ["input", "parentId"])
+        target_project = project_id or parent.project_id
+        await _check_parent(uow, parent_id, target_project, task_id=task.id)
+    else:
+        target_project = project_id or task.project_id
+        await crud.get_owned(uow.session, Project, target_project, uow.user_id, ["input", "projectId"])
+    task.project_id = target_project
+    task.parent_id = parent_id
+    if sort_order is not None:
+        task.sort_order = int_range(sort_order, ["input", "sortOrder"], -1_000_000, 1_000_000)
+    return await crud.save(uow.session, task)
+
+
+async def reorder(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]) -> list[Task]:
+    """Give siblings (same project and parent) consecutive sort orders in the order given."""
+    if not 1 <= len(task_ids) <= 500:
+        raise InvalidInput("Reorder 1 to 500 tasks at once", ["input", "ids"])
+    if len(set(task_ids)) != len(task_ids):
+        raise InvalidInput("Each task may appear once", ["input", "ids"])
+    found = {
+        t.id: t
+        for t in await uow.session.scalars(
+            select(Task).where(Task.id.in_(task_ids), Task.user_id == uow.user_id).with_for_update()
+        )
+    }
+    for index, task_id in enumerate(task_ids):
+        if task_id not in found:
+            raise NotFound("No Task with this id", ["input", "ids", str(index)])
+    groups = {(t.project_id, t.parent_id) for t in found.values()}
+    if len(groups) > 1:
+        raise InvalidInput("Only siblings (same project and parent) can be reordered together", ["input", "ids"])
+    tasks = [found[i] for i in task_ids]
+    for position, task in enumerate(tasks):
+        if task.sort_order != position:
+            task.sort_order = position
+            crud.touch(task)
+    await uow.session.flush()
+    for task in tasks:
+        await uow.session.refresh(task)
+    return tasks
+
+
+async def set_dependencies(uow: UnitOfWork, task_id: uuid.UUID, dependency_ids: Sequence[uuid.UUID]) -> None:
+    """Replace what a task waits for; same user only, never itself, never a cycle."""
+    unique = list(dict.fromkeys(dependency_ids))
+    if len(unique) > MAX_DEPENDENCIES:
+        raise InvalidInput(f"A task can wait for at most {MAX_DEPENDENCIES} others", ["input", "dependencyIds"])
+    # One writer of a user's dependency graph at a time, so two concurrent edits cannot close a cycle.
+    await uow.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(uow.user_id)))))
+    owned = set(
+        await uow.session.scalars(select(Task.id).where(Task.id.in_(unique), Task.user_id == uow.user_id))
+    )
+    for index, dependency in enumerate(dependency_ids):
+        field = ["input", "dependencyIds", str(index)]
+        if dependency not in owned:
+            raise NotFound("No Task with this id", field)
+        if dependency == task_id:
+            raise InvalidInput("A task cannot depend on itself", field)
+    if unique and task_id in await _reachable(uow, unique):
+        raise InvalidInput("These dependencies would form a cycle", ["input", "dependencyIds"])
+    await uow.session.execute(delete(TaskDependency).where(TaskDependency.task_id == task_id))
+    if unique:
+        rows = [{"task_id": task_id, "depends_on_id": d, "user_id": uow.user_id} for d in unique]
+        await uow.session.execute(insert(TaskDependency).values(rows).on_conflict_do_nothing())
+
+
+async def _reachable(uow: UnitOfWork, start: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Every task the given ones wait for, directly or through others."""
+    rows = await uow.session.execute(
+        text(
+            "WITH RECURSIVE reach(id) AS ("
+            " SELECT unnest(CAST(:start AS uuid[]))"
+            " UNION SELECT d.depends_on_id FROM task_dependencies d JOIN reach ON d.task_id = reach.id"
+            " WHERE d.user_id = :user"
+            ") SELECT id FROM reach"
+        ),
+        {"start": list(start), "user": uow.user_id},
+    )
+    return {row[0] for row in rows.all()}
+

@@ -1,0 +1,95 @@
+"""Helpers for tests: a GraphQL client over HTTP, a SQL statement counter, waiting with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+async def wait_for(
+    condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 10.0, interval: float = 0.01
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
+        self.http = http
+        self.token = token
+        self.email = ""
+        self.user_id = ""
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+        sent = dict(headers)
+        if self.token:
+            sent.setdefault("authorization", f"Bearer {self.token}")
+        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run and insist on no GraphQL errors."""
+        body = await self.execute(query, variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def mutate(self, name: str, input: dict[str, Any], selection: str) -> dict[str, Any]:
+        """Run ``name(input:)`` and return its payload."""
+        input_type = name[0].upper() + name[1:] + "Input"
+        data = await self.ok(
+            f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} "
+            "userErrors { field message code } } }",
+            {"input": input},
+        )
+        payload: dict[str, Any] = data[name]
+        return payload
+
+    async def error_codes(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
+        body = await self.execute(query, variables)
+        return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+class StatementCounter:
+    """Counts SQL statements sent through an engine while active."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[str] = []
+
+    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
