@@ -72,7 +72,10 @@ def free_port() -> int:
 async def server_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        build_app(settings, resources, run_worker=True), host="127.0.0.1", port=port, log_config=None,
+        build_app(settings, resources, run_worker=True),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -35,11 +35,15 @@ class GraphQLClient:
         self.email = ""
         self.user_id = ""
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
         sent = dict(headers)
         if self.token:
             sent.setdefault("authorization", f"Bearer {self.token}")
-        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.post(query, variables)

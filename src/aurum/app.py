@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import structlog
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
@@ -33,7 +33,7 @@ class RequestId:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
 
-        async def send_with_id(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
@@ -44,14 +44,20 @@ class RequestId:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
-def build_app(settings: Settings, resources: Resources | None = None, *, run_worker: bool = False) -> Starlette:
+def build_app(
+    settings: Settings, resources: Resources | None = None, *, run_worker: bool = False
+) -> Starlette:
     """The server. Without ``resources`` it opens its own (embedded engines included) for its lifespan."""
     graphql = AurumGraphQL(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            opened = resources or await stack.enter_async_context(open_resources(settings))
+            opened = (
+                resources
+                if resources is not None
+                else await stack.enter_async_context(open_resources(settings))
+            )
             if run_worker:
                 from aurum.worker import running_worker
 

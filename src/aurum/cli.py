@@ -70,12 +70,14 @@ async def serve_forever(settings: Settings, host: str, port: int, *, with_worker
     from aurum.app import build_app
     from aurum.migrate import upgrade
     from aurum.resources import open_resources
+    from aurum.runtime import tune_gc
 
     async with open_resources(settings) as resources:
         if settings.is_development:
             await upgrade(resources.database_url)
         app = build_app(settings, resources, run_worker=with_worker)
         config = uvicorn.Config(app, host=host, port=port, log_config=None, ws_per_message_deflate=False)
+        tune_gc()
         print(f"aurum: serving GraphQL at http://{host}:{port}/graphql", flush=True)
         await uvicorn.Server(config).serve()
 
@@ -89,10 +91,13 @@ async def work_forever(settings: Settings) -> None:
 
 
 async def seed_demo(settings: Settings) -> None:
+    from aurum.migrate import upgrade
     from aurum.resources import open_resources
     from aurum.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
 
     async with open_resources(settings) as resources:
+        if settings.is_development:
+            await upgrade(resources.database_url)
         created = await seed(resources.sessionmaker)
     state = "created" if created else "already there"
     print(f"aurum: demo account {state}: {DEMO_EMAIL} / {DEMO_PASSWORD}")

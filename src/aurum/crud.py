@@ -44,7 +44,9 @@ async def get_owned(
     return found
 
 
-async def create_owned(uow: UnitOfWork, model: type[M], values: Mapping[str, Any], client_id: uuid.UUID | None) -> M:
+async def create_owned(
+    uow: UnitOfWork, model: type[M], values: Mapping[str, Any], client_id: uuid.UUID | None
+) -> M:
     """Insert a row; repeating the create with the same client id returns the first one unchanged."""
     row = {**values, "user_id": uow.user_id}
     if client_id is not None:
@@ -53,7 +55,9 @@ async def create_owned(uow: UnitOfWork, model: type[M], values: Mapping[str, Any
     created = await uow.session.scalar(statement, execution_options={"populate_existing": True})
     if created is not None:
         return created
-    existing = await uow.session.scalar(select(model).where(model.id == client_id, model.user_id == uow.user_id))
+    existing = await uow.session.scalar(
+        select(model).where(model.id == client_id, model.user_id == uow.user_id)
+    )
     if existing is None:
         raise Conflict("This id is already in use: generate a new one", ["input", "id"])
     return existing
@@ -70,7 +74,7 @@ def check_version(obj: UserOwned, expected_version: int | None) -> None:
 
 def touch(obj: UserOwned) -> None:
     obj.version = obj.version + 1
-    obj.updated_at = func.now()  # type: ignore[assignment]
+    obj.updated_at = func.now()
 
 
 async def update_owned(
@@ -102,7 +106,7 @@ async def delete_owned(uow: UnitOfWork, model: type[M], object_id: uuid.UUID) ->
     )
     if deleted is None:
         raise NotFound(f"No {label(model)} with this id", ["input", "id"])
-    return deleted
+    return uuid.UUID(str(deleted))
 
 
 async def set_archived(uow: UnitOfWork, model: type[M], object_id: uuid.UUID, archived: bool) -> M:
@@ -111,5 +115,5 @@ async def set_archived(uow: UnitOfWork, model: type[M], object_id: uuid.UUID, ar
     if obj.archived == archived:
         return obj
     obj.archived = archived
-    obj.archived_at = func.now() if archived else None  # type: ignore[assignment]
+    obj.archived_at = func.now() if archived else None
     return await save(uow.session, obj)

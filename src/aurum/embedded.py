@@ -7,11 +7,11 @@ when the last process that started them lets go of them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import AsyncIterator
 
 import structlog
 
@@ -33,7 +33,7 @@ def start_postgres(directory: Path, database: str = EMBEDDED_DATABASE) -> tuple[
     import pgserver
 
     directory.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(directory, cleanup_mode="stop")
+    server = pgserver.get_server(directory, cleanup_mode="stop")  # type: ignore[attr-defined]
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -65,10 +65,12 @@ async def embedded_endpoints(settings: Settings) -> AsyncIterator[Endpoints]:
         redis_url = settings.redis_url
         if database_url is None:
             server, database_url = await asyncio.to_thread(start_postgres, settings.data_dir / "postgres")
-            stack.push_callback(stop_postgres, server)
+            stack.callback(stop_postgres, server)
             log.info("embedded postgresql started", directory=str(settings.data_dir / "postgres"))
         if redis_url is None:
             redis_server, redis_url = await asyncio.to_thread(start_redis, settings.data_dir / "redis")
-            stack.push_callback(stop_redis, redis_server)
+            stack.callback(stop_redis, redis_server)
             log.info("embedded redis started", directory=str(settings.data_dir / "redis"))
+        assert database_url is not None
+        assert redis_url is not None
         yield Endpoints(database_url=database_url, redis_url=redis_url)

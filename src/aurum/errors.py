@@ -21,7 +21,9 @@ class DomainError(Exception):
 
     code: ErrorCode = ErrorCode.BAD_USER_INPUT
 
-    def __init__(self, message: str, field: Sequence[str] | None = None, code: ErrorCode | None = None) -> None:
+    def __init__(
+        self, message: str, field: Sequence[str] | None = None, code: ErrorCode | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = list(field) if field is not None else None

@@ -21,8 +21,12 @@ async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         await check()
-    except Exception as error:  # noqa: BLE001  (any failure means "not ready", reported as such)
-        return {"ok": False, "error": type(error).__name__, "ms": round((time.perf_counter() - started) * 1000, 2)}
+    except Exception as error:
+        return {
+            "ok": False,
+            "error": type(error).__name__,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
@@ -38,4 +42,6 @@ async def readiness(request: Request) -> JSONResponse:
 
     checks = {"database": await _timed(database), "redis": await _timed(redis)}
     ready = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

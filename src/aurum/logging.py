@@ -11,7 +11,9 @@ from aurum.settings import Settings
 
 def configure_logging(settings: Settings) -> None:
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     level = getattr(logging, settings.log_level)
     structlog.configure(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, func, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, Table, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -23,7 +23,9 @@ class Base(DeclarativeBase):
 
 
 class Timestamped:
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
@@ -50,3 +52,10 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """A CHECK expression keeping ``column`` within ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model, for reads that want rows rather than ORM objects."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -146,7 +146,9 @@ async def fetch_pages(
             page.has_next |= not args.backward
         else:
             page.rows.append(row)
-            page.cursors.append(encode_cursor(ordering, [values[f"_k{i}"] for i in range(len(ordering.keys))]))
+            page.cursors.append(
+                encode_cursor(ordering, [values[f"_k{i}"] for i in range(len(ordering.keys))])
+            )
     if args.backward:
         for page in pages.values():
             page.rows.reverse()
@@ -180,5 +182,9 @@ def _page_statement(
         .where(*where)
         .subquery()
     )
-    keep = or_(and_(inner.c._in_range, inner.c._rn <= args.limit + 1), and_(~inner.c._in_range, inner.c._rn == 1))
-    return select(inner).where(keep).order_by(inner.c._parent, inner.c._in_range, inner.c._rn)
+    keep = or_(
+        and_(inner.c._in_range, inner.c._rn <= args.limit + 1), and_(~inner.c._in_range, inner.c._rn == 1)
+    )
+    # By key, not attribute: `inner.c._parent` is the column collection itself, which orders by every column.
+    ordered = [inner.c["_parent"], inner.c["_in_range"], inner.c["_rn"]]
+    return select(inner).where(keep).order_by(*ordered)

@@ -101,5 +101,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        location = "AURUM_" + str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        # Fields with aliases report the alias (already AURUM_…); the others their field name.
+        location = name if name.startswith("AURUM_") or not error["loc"] else "AURUM_" + name
         raise SettingsError(f"invalid setting {location}: {error['msg']}") from None

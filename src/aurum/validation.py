@@ -60,8 +60,6 @@ class Checks:
             raise DomainErrors(self.errors) if len(self.errors) > 1 else self.errors[0]
 
 
-
-
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)

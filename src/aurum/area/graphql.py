@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 import strawberry
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, false
 from strawberry import Info
 
 from aurum import crud
@@ -15,12 +16,28 @@ from aurum.area import service
 from aurum.area.model import Area as AreaModel
 from aurum.graphql import loaders
 from aurum.graphql.context import Context
-from aurum.graphql.node import node_resolver
 from aurum.graphql.mutations import optional_id, provided, run_mutation
+from aurum.graphql.node import node_resolver
 from aurum.graphql.ordering import OrderField, ordering
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
-from aurum.graphql.types import Connection, DeletePayload, IdInput, Node, OrderDirection, Progress, UserError
+from aurum.graphql.types import (
+    After,
+    Before,
+    Connection,
+    DeletePayload,
+    Filter,
+    First,
+    IdInput,
+    Input,
+    Last,
+    Node,
+    OrderBy,
+    OrderDirection,
+    Progress,
+    UserError,
+)
 from aurum.ids import decode_id, to_global_id
+from aurum.models import table_of
 from aurum.pagination import PageArgs
 from aurum.pillar.graphql import Pillar, name_search, pillar_by_id
 from aurum.pillar.model import Pillar as PillarModel
@@ -28,8 +45,8 @@ from aurum.pillar.model import Pillar as PillarModel
 if TYPE_CHECKING:
     from aurum.project.graphql import Project, ProjectFilter, ProjectOrder
 
-TABLE = AreaModel.__table__
-PILLARS = PillarModel.__table__
+TABLE = table_of(AreaModel)
+PILLARS = table_of(PillarModel)
 ProjectT = Annotated["Project", strawberry.lazy("aurum.project.graphql")]
 ProjectFilterT = Annotated["ProjectFilter", strawberry.lazy("aurum.project.graphql")]
 ProjectOrderT = Annotated["ProjectOrder", strawberry.lazy("aurum.project.graphql")]
@@ -37,8 +54,8 @@ ProjectOrderT = Annotated["ProjectOrder", strawberry.lazy("aurum.project.graphql
 
 @strawberry.type(description="A quarterly focus inside a pillar.")
 class Area(Node):
-    uuid: strawberry.Private[uuid.UUID]
-    pillar_uuid: strawberry.Private[uuid.UUID]
+    uuid: strawberry.Private[UUID]
+    pillar_uuid: strawberry.Private[UUID]
     name: str = strawberry.field(description="The area's name, 1–200 characters.")
     description: str | None = strawberry.field(description="Free text about the area.")
     icon: str | None = strawberry.field(description="An icon name or emoji.")
@@ -78,12 +95,12 @@ class Area(Node):
     async def projects(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProjectFilterT | None = None,
-        order_by: ProjectOrderT | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[ProjectFilterT] = None,
+        order_by: OrderBy[ProjectOrderT] = None,
     ) -> Connection[ProjectT]:
         from aurum.project.graphql import projects_of_area
 
@@ -99,7 +116,10 @@ class AreaFilter:
     pillar_id: strawberry.ID | None = strawberry.field(default=None, description="Only areas of this pillar.")
     archived: bool | None = strawberry.field(
         default=False,
-        description="false (default): active ones, in active pillars; true: archived ones; null: both.",
+        description=(
+            "false (default): active ones, in active pillars; true: archived ones or in an archived pillar; "
+            "null: both."
+        ),
     )
     search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
 
@@ -110,15 +130,20 @@ class AreaOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="The direction.")
 
 
-def area_conditions(filter: AreaFilter | None) -> list[ColumnElement[bool]]:
+def area_conditions(filter: AreaFilter | None, *, nested: bool = False) -> list[ColumnElement[bool]]:
+    """Nested under a pillar, only an area's own archived flag counts: the pillar was chosen already."""
     filter = filter or AreaFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.pillar_id is not None:
-        conditions.append(TABLE.c.pillar_id == decode_id(str(filter.pillar_id), "Pillar", ["filter", "pillarId"]))
+        conditions.append(
+            TABLE.c.pillar_id == decode_id(str(filter.pillar_id), "Pillar", ["filter", "pillarId"])
+        )
+    archived_pillar: ColumnElement[bool] = (
+        false() if nested else exists().where(PILLARS.c.id == TABLE.c.pillar_id, PILLARS.c.archived.is_(True))
+    )
     if filter.archived is True:
-        conditions.append(TABLE.c.archived.is_(True))
+        conditions.append(TABLE.c.archived.is_(True) | archived_pillar)
     elif filter.archived is False:
-        archived_pillar = exists().where(PILLARS.c.id == TABLE.c.pillar_id, PILLARS.c.archived.is_(True))
         conditions += [TABLE.c.archived.is_(False), ~archived_pillar]
     return conditions
 
@@ -136,8 +161,15 @@ async def areas_of_pillar(
     order_by: AreaOrder | None,
 ) -> Connection[Area]:
     page = await page_of_children(
-        info, "areas", TABLE, TABLE.c.pillar_id, pillar_id, area_conditions(filter), area_ordering(order_by),
-        args, repr(filter),
+        info,
+        "areas",
+        TABLE,
+        TABLE.c.pillar_id,
+        pillar_id,
+        area_conditions(filter, nested=True),
+        area_ordering(order_by),
+        args,
+        repr(filter),
     )
     return Connection.from_page(page, Area.from_row)
 
@@ -154,15 +186,19 @@ class AreaQuery:
     async def areas(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: AreaFilter | None = None,
-        order_by: AreaOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[AreaFilter] = None,
+        order_by: OrderBy[AreaOrder] = None,
     ) -> Connection[Area]:
         page = await page_of_list(
-            info, TABLE, area_conditions(filter), area_ordering(order_by), PageArgs(first, after, last, before)
+            info,
+            TABLE,
+            area_conditions(filter),
+            area_ordering(order_by),
+            PageArgs(first, after, last, before),
         )
         return Connection.from_page(page, Area.from_row)
 
@@ -170,7 +206,8 @@ class AreaQuery:
 @strawberry.input(description="A new area.")
 class AreaCreateInput:
     id: strawberry.ID | None = strawberry.field(
-        default=None, description="A client-made UUID or global id: repeating the create returns the same area."
+        default=None,
+        description="A client-made UUID or global id: repeating the create returns the same area.",
     )
     pillar_id: strawberry.ID = strawberry.field(description="The pillar it belongs to.")
     name: str = strawberry.field(description="1–200 characters.")
@@ -217,7 +254,7 @@ PARENT_SKIP = ("id", "expected_version", "pillar_id")
 @strawberry.type
 class AreaMutation:
     @strawberry.mutation(description="Create an area in a pillar.")
-    async def area_create(self, info: Info[Context, None], input: AreaCreateInput) -> AreaPayload:
+    async def area_create(self, info: Info[Context, None], input: Input[AreaCreateInput]) -> AreaPayload:
         async def work(uow: Any) -> Any:
             pillar = decode_id(str(input.pillar_id), "Pillar", ["input", "pillarId"])
             client_id = optional_id(input.id, "Area", ["input", "id"])
@@ -226,7 +263,7 @@ class AreaMutation:
         return area_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Change an area, or move it to another pillar.")
-    async def area_update(self, info: Info[Context, None], input: AreaUpdateInput) -> AreaPayload:
+    async def area_update(self, info: Info[Context, None], input: Input[AreaUpdateInput]) -> AreaPayload:
         async def work(uow: Any) -> Any:
             pillar = optional_id(input.pillar_id, "Pillar", ["input", "pillarId"])
             values = provided(input, skip=PARENT_SKIP)
@@ -235,18 +272,18 @@ class AreaMutation:
         return area_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Delete an area with its projects and tasks.")
-    async def area_delete(self, info: Info[Context, None], input: IdInput) -> DeletePayload:
+    async def area_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
         outcome = await run_mutation(info, lambda uow: crud.delete_owned(uow, AreaModel, area_id(input.id)))
         return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
 
     @strawberry.mutation(description="Archive an area: it leaves default lists, with everything below it.")
-    async def area_archive(self, info: Info[Context, None], input: IdInput) -> AreaPayload:
+    async def area_archive(self, info: Info[Context, None], input: Input[IdInput]) -> AreaPayload:
         return area_payload(
             await run_mutation(info, lambda uow: crud.set_archived(uow, AreaModel, area_id(input.id), True))
         )
 
     @strawberry.mutation(description="Bring an archived area back.")
-    async def area_unarchive(self, info: Info[Context, None], input: IdInput) -> AreaPayload:
+    async def area_unarchive(self, info: Info[Context, None], input: Input[IdInput]) -> AreaPayload:
         return area_payload(
             await run_mutation(info, lambda uow: crud.set_archived(uow, AreaModel, area_id(input.id), False))
         )

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -27,7 +24,7 @@ class Area(Archivable, UserOwned, Base):
         UniqueConstraint("id", "user_id"),
         # The composite key makes "an area belongs to a pillar of the same user" a database fact.
         ForeignKeyConstraint(["pillar_id", "user_id"], ["pillars.id", "pillars.user_id"], ondelete="CASCADE"),
-        Index("ix_areas_pillar_list", "pillar_id", "sort_order", "id"),
+        Index("ix_areas_pillar_list", "pillar_id", "user_id", "sort_order", "id"),
         Index("ix_areas_user_list", "user_id", "archived", "sort_order", "id"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint("importance BETWEEN 1 AND 5", name="importance_range"),

@@ -21,7 +21,9 @@ CHECKS: dict[str, Any] = {
 }
 
 
-async def create(uow: UnitOfWork, pillar_id: uuid.UUID, values: dict[str, Any], client_id: uuid.UUID | None) -> Area:
+async def create(
+    uow: UnitOfWork, pillar_id: uuid.UUID, values: dict[str, Any], client_id: uuid.UUID | None
+) -> Area:
     cleaned = validate_fields(values, CHECKS)
     await crud.get_owned(uow.session, Pillar, pillar_id, uow.user_id, ["input", "pillarId"])
     return await crud.create_owned(uow, Area, {**cleaned, "pillar_id": pillar_id}, client_id)

@@ -13,7 +13,7 @@ from aurum.auth.model import User as UserModel
 from aurum.auth.tokens import issue_access_token
 from aurum.errors import DomainError, DomainErrors, InvalidInput
 from aurum.graphql.context import Context
-from aurum.graphql.types import Node, UserError
+from aurum.graphql.types import Input, Node, UserError
 from aurum.ids import to_global_id
 
 
@@ -25,7 +25,9 @@ class User(Node):
     username: str | None = strawberry.field(description="An optional handle.")
     timezone: str = strawberry.field(description="IANA time zone; dates and due times are read in it.")
     onboarding_completed: bool = strawberry.field(description="Whether onboarding is done.")
-    monthly_alignment_goal: int | None = strawberry.field(description="Alignment points aimed for each month.")
+    monthly_alignment_goal: int | None = strawberry.field(
+        description="Alignment points aimed for each month."
+    )
     last_login_at: datetime | None = strawberry.field(description="The last sign-in.")
     version: int = strawberry.field(description="Increases with every change.")
     created_at: datetime = strawberry.field(description="When the account was created.")
@@ -59,8 +61,13 @@ class AuthPayload:
 
     @classmethod
     def failed(cls, error: DomainError | DomainErrors) -> AuthPayload:
-        return cls(access_token=None, refresh_token=None, expires_in=None, user=None,
-                   user_errors=UserError.from_exception(error))
+        return cls(
+            access_token=None,
+            refresh_token=None,
+            expires_in=None,
+            user=None,
+            user_errors=UserError.from_exception(error),
+        )
 
 
 @strawberry.input(description="A new account.")
@@ -91,7 +98,9 @@ def signed_in(info: Info[Context, None], user: UserModel) -> AuthPayload:
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation(description="Create an account and sign in to it.")
-    async def account_register(self, info: Info[Context, None], input: AccountRegisterInput) -> AuthPayload:
+    async def account_register(
+        self, info: Info[Context, None], input: Input[AccountRegisterInput]
+    ) -> AuthPayload:
         data = service.Registration(input.email, input.password, input.display_name, input.timezone)
         try:
             async with info.context.resources.sessionmaker() as session, session.begin():
@@ -101,7 +110,7 @@ class AuthMutation:
         return signed_in(info, user)
 
     @strawberry.mutation(description="Sign in with email and password.")
-    async def token_create(self, info: Info[Context, None], input: TokenCreateInput) -> AuthPayload:
+    async def token_create(self, info: Info[Context, None], input: Input[TokenCreateInput]) -> AuthPayload:
         async with info.context.resources.sessionmaker() as session, session.begin():
             user = await service.authenticate(session, input.email, input.password)
         if user is None:

@@ -15,7 +15,9 @@ class User(Timestamped, Base):
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),
         CheckConstraint("char_length(email) BETWEEN 3 AND 320", name="email_length"),
         CheckConstraint("char_length(display_name) BETWEEN 1 AND 100", name="display_name_length"),
-        CheckConstraint("monthly_alignment_goal IS NULL OR monthly_alignment_goal BETWEEN 1 AND 100000", name="goal_range"),
+        CheckConstraint(
+            "monthly_alignment_goal IS NULL OR monthly_alignment_goal BETWEEN 1 AND 100000", name="goal_range"
+        ),
     )
 
     email: Mapped[str] = mapped_column(String(320))

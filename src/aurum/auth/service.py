@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aurum.auth.model import User
 from aurum.auth.passwords import hash_password, verify_password
 from aurum.errors import Conflict, DomainError, DomainErrors, InvalidInput
-from aurum.validation import text_length
+from aurum.validation import Checks, text_length
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -49,15 +49,10 @@ def _check_registration(data: Registration) -> list[DomainError]:
         errors.append(
             InvalidInput(f"Passwords have {MIN_PASSWORD} to {MAX_PASSWORD} characters", ["input", "password"])
         )
-    for check in (
-        lambda: text_length(data.display_name or email.partition("@")[0], ["input", "displayName"], 1, 100),
-        lambda: validate_timezone(data.timezone, ["input", "timezone"]),
-    ):
-        try:
-            check()
-        except DomainError as error:
-            errors.append(error)
-    return errors
+    checks = Checks()
+    checks.run(lambda: text_length(data.display_name or local, ["input", "displayName"], 1, 100))
+    checks.run(lambda: validate_timezone(data.timezone, ["input", "timezone"]))
+    return errors + checks.errors
 
 
 async def register(session: AsyncSession, data: Registration) -> User:

@@ -47,7 +47,9 @@ class Context:
     def user_id(self) -> uuid.UUID:
         """The viewer's id; anonymous requests stop here with UNAUTHENTICATED."""
         if self._user_id is None:
-            raise Unauthenticated(self.auth_error or "Sign in to do this: send 'Authorization: Bearer <token>'")
+            raise Unauthenticated(
+                self.auth_error or "Sign in to do this: send 'Authorization: Bearer <token>'"
+            )
         return self._user_id
 
     def loader(self, key: Hashable, batch: BatchLoad) -> DataLoader[Any, Any]:

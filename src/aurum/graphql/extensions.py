@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import structlog
 from graphql import (
+    BREAK,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -14,6 +17,9 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
@@ -61,7 +67,9 @@ def _root_fields(definitions: object, operation_name: str | None) -> set[str]:
     return names
 
 
-def _collect(selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], names: set[str]) -> None:
+def _collect(
+    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], names: set[str]
+) -> None:
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
             names.add(selection.name.value)
@@ -71,8 +79,49 @@ def _collect(selections: SelectionSetNode, fragments: dict[str, FragmentDefiniti
             _collect(fragments[selection.name.value].selection_set, fragments, names)
 
 
+class NulGuard(SchemaExtension):
+    """PostgreSQL cannot store U+0000: text carrying it is the client's mistake, refused before it runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.result is None and (_has_nul(ctx.variables) or _has_nul_literal(ctx.graphql_document)):
+            error = GraphQLError(
+                "Text cannot contain the NUL character (U+0000)",
+                extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+            )
+            ctx.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _has_nul_literal(document: DocumentNode | None) -> bool:
+    class Finder(Visitor):
+        found = False
+
+        def enter_string_value(self, node: StringValueNode, *_: object) -> object:
+            if "\x00" in node.value:
+                self.found = True
+                return BREAK
+            return None
+
+    if document is None:
+        return False
+    finder = Finder()
+    visit(document, finder)
+    return finder.found
+
+
 class ErrorFormatting(SchemaExtension):
-    """Every error leaves with ``extensions.code``; unexpected ones are masked and logged with the request id."""
+    """Every error leaves with ``extensions.code``; unexpected ones are masked, logged with the request id."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -87,12 +136,12 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     if isinstance(original, DomainErrors):
         original = original.errors[0]
     if isinstance(original, DomainError):
-        extensions = {"code": original.code.value}
+        extensions: dict[str, object] = {"code": original.code.value}
         if original.field:
-            extensions["field"] = original.field  # type: ignore[assignment]
+            extensions["field"] = original.field
         return _with(error, original.message, extensions)
     if original is None or isinstance(original, GraphQLError):
-        extensions = dict(error.extensions or {})
+        extensions = dict[str, object](error.extensions or {})
         if "code" not in extensions:
             extensions["code"] = _code_of_rejected_query(error)
         return _with(error, error.message, extensions)
@@ -110,8 +159,11 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
+TOO_MANY_TOKENS = re.compile(r"Syntax Error: Document contains more than \d+ tokens\. Parsing aborted\.")
+
+
 def _code_of_rejected_query(error: GraphQLError) -> str:
-    if isinstance(error, GraphQLSyntaxError) and "tokens" in error.message:
+    if isinstance(error, GraphQLSyntaxError) and TOO_MANY_TOKENS.fullmatch(error.message):
         return "QUERY_TOO_COMPLEX"
     return "GRAPHQL_VALIDATION_FAILED"
 

@@ -58,7 +58,9 @@ def _depth(
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
             fragment = fragments.get(selection.name.value)
             if fragment is not None:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, level, seen | {fragment.name.value}))
+                deepest = max(
+                    deepest, _depth(fragment.selection_set, fragments, level, seen | {fragment.name.value})
+                )
     return deepest
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import Info
@@ -17,12 +17,13 @@ from aurum.ids import parse_global_id
 
 Resolver = Callable[[Info[Context, None], uuid.UUID], Awaitable[Any]]
 RESOLVERS: dict[str, Resolver] = {}
+R = TypeVar("R", bound=Resolver)
 
 
-def node_resolver(type_name: str) -> Callable[[Resolver], Resolver]:
+def node_resolver(type_name: str) -> Callable[[R], R]:
     """Register how to fetch a ``type_name`` by its UUID for the viewer."""
 
-    def register(resolver: Resolver) -> Resolver:
+    def register(resolver: R) -> R:
         RESOLVERS[type_name] = resolver
         return resolver
 
@@ -44,11 +45,21 @@ async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not yours.")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The global id of the object.")],
+    ) -> Node | None:
         return await resolve_node(info, str(id))
 
-    @strawberry.field(description="Several objects by their global ids, in the same order (null where missing).")
-    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    @strawberry.field(
+        description="Several objects by their global ids, in the same order (null where missing)."
+    )
+    async def nodes(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids, at most 100.")],
+    ) -> list[Node | None]:
         if len(ids) > 100:
             raise InvalidInput("Ask for at most 100 ids at once", ["ids"])
         return list(await asyncio.gather(*(resolve_node(info, str(i)) for i in ids)))

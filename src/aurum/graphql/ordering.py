@@ -35,4 +35,6 @@ def standard_keys(table: Table, field: str) -> tuple[SortKey, ...] | None:
 def ordering(table: Table, field: Enum, direction: OrderDirection) -> Ordering:
     keys = standard_keys(table, field.value)
     assert keys is not None, f"no keys for {field}"
-    return Ordering(name=f"{table.name}:{field.value}", keys=keys, descending=direction is OrderDirection.DESC)
+    return Ordering(
+        name=f"{table.name}:{field.value}", keys=keys, descending=direction is OrderDirection.DESC
+    )

@@ -8,7 +8,7 @@ from strawberry.tools import merge_types
 
 from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.graphql import AuthMutation, ViewerQuery
-from aurum.graphql.extensions import AnonymousGate, ErrorFormatting
+from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
 from aurum.pillar.graphql import PillarMutation, PillarQuery
@@ -17,16 +17,32 @@ from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
 from aurum.task.mutations import TaskMutation
 
-Query = merge_types("Query", (ViewerQuery, NodeQuery, PillarQuery, AreaQuery, ProjectQuery, TaskQuery))
-Mutation = merge_types("Mutation", (AuthMutation, PillarMutation, AreaMutation, ProjectMutation, TaskMutation))
+
+def described(merged: type, description: str) -> type:
+    """``merge_types`` takes no description; give the merged root type one."""
+    merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    return merged
+
+
+Query = described(
+    merge_types("Query", (ViewerQuery, NodeQuery, PillarQuery, AreaQuery, ProjectQuery, TaskQuery)),
+    "Reading: the viewer and their hierarchy, and any object by its global id.",
+)
+Mutation = described(
+    merge_types("Mutation", (AuthMutation, PillarMutation, AreaMutation, ProjectMutation, TaskMutation)),
+    "Writing: each mutation runs in one transaction; expected failures come back as `userErrors`.",
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[object] = [
         ErrorFormatting,
         AnonymousGate,
+        NulGuard,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: AddValidationRules([depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases)]),
+        lambda: AddValidationRules(
+            [depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases)]
+        ),
     ]
     if not settings.is_development:
         from strawberry.extensions import DisableIntrospection

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
 from aurum.errors import DomainError, DomainErrors
-from aurum.errors import ErrorCode as DomainErrorCode
+from aurum.errors import ErrorCode as DomainErrorCode  # registered with strawberry below
 from aurum.pagination import Page
 
-ErrorCode = strawberry.enum(
-    DomainErrorCode,
-    name="ErrorCode",
-    description="Why a mutation could not do what was asked.",
+strawberry.enum(DomainErrorCode, name="ErrorCode", description="Why a mutation could not do what was asked.")
+
+
+@strawberry.interface(
+    description="An object with a stable, opaque global id; `node(id:)` fetches any of them."
 )
-
-
-@strawberry.interface(description="An object with a stable, opaque global id; `node(id:)` fetches any of them.")
 class Node:
     id: strawberry.ID = strawberry.field(description="The opaque global id.")
 
@@ -28,7 +26,7 @@ class Node:
 class UserError:
     field: list[str] | None = strawberry.field(description="The path of the input field at fault, if one is.")
     message: str = strawberry.field(description="What went wrong, for people.")
-    code: ErrorCode = strawberry.field(description="What went wrong, for programs.")
+    code: DomainErrorCode = strawberry.field(description="What went wrong, for programs.")
 
     @classmethod
     def from_exception(cls, error: DomainError | DomainErrors) -> list[UserError]:
@@ -45,6 +43,24 @@ class PageInfo:
 
 
 NodeT = TypeVar("NodeT")
+ArgT = TypeVar("ArgT")
+
+# The arguments every connection and mutation takes, described once.
+First = Annotated[
+    int | None, strawberry.argument(description="Return the first n rows (after `after`, if given).")
+]
+After = Annotated[str | None, strawberry.argument(description="Start after the row with this cursor.")]
+Last = Annotated[
+    int | None, strawberry.argument(description="Return the last n rows (before `before`, if given).")
+]
+Before = Annotated[str | None, strawberry.argument(description="End before the row with this cursor.")]
+Filter = Annotated[
+    ArgT | None, strawberry.argument(description="Which rows to list (see the fields for defaults).")
+]
+OrderBy = Annotated[
+    ArgT | None, strawberry.argument(description="How to order the rows; by sort order by default.")
+]
+Input = Annotated[ArgT, strawberry.argument(description="What the mutation should do.")]
 
 
 @strawberry.type(description="A row of a list with its cursor.")
@@ -90,7 +106,11 @@ class Progress:
 
     @classmethod
     def of(cls, total: int, completed: int) -> Progress:
-        return cls(total_tasks=total, completed_tasks=completed, percent=round(100 * completed / total, 2) if total else 0.0)
+        return cls(
+            total_tasks=total,
+            completed_tasks=completed,
+            percent=round(100 * completed / total, 2) if total else 0.0,
+        )
 
 
 @strawberry.input(description="Names the object a mutation acts on.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 import strawberry
 from sqlalchemy import ColumnElement, Row, func
@@ -13,12 +14,28 @@ from strawberry import Info
 from aurum import crud
 from aurum.graphql import loaders
 from aurum.graphql.context import Context
-from aurum.graphql.node import node_resolver
 from aurum.graphql.mutations import optional_id, provided, run_mutation
+from aurum.graphql.node import node_resolver
 from aurum.graphql.ordering import OrderField, ordering
 from aurum.graphql.relations import page_of_list, row_by_id
-from aurum.graphql.types import Connection, DeletePayload, IdInput, Node, OrderDirection, Progress, UserError
+from aurum.graphql.types import (
+    After,
+    Before,
+    Connection,
+    DeletePayload,
+    Filter,
+    First,
+    IdInput,
+    Input,
+    Last,
+    Node,
+    OrderBy,
+    OrderDirection,
+    Progress,
+    UserError,
+)
 from aurum.ids import decode_id, to_global_id
+from aurum.models import table_of
 from aurum.pagination import PageArgs
 from aurum.pillar import service
 from aurum.pillar.model import Pillar as PillarModel
@@ -26,7 +43,7 @@ from aurum.pillar.model import Pillar as PillarModel
 if TYPE_CHECKING:
     from aurum.area.graphql import Area, AreaFilter, AreaOrder
 
-TABLE = PillarModel.__table__
+TABLE = table_of(PillarModel)
 AreaT = Annotated["Area", strawberry.lazy("aurum.area.graphql")]
 AreaFilterT = Annotated["AreaFilter", strawberry.lazy("aurum.area.graphql")]
 AreaOrderT = Annotated["AreaOrder", strawberry.lazy("aurum.area.graphql")]
@@ -34,7 +51,7 @@ AreaOrderT = Annotated["AreaOrder", strawberry.lazy("aurum.area.graphql")]
 
 @strawberry.type(description="A life domain (health, career, family …) with a multi-year vision.")
 class Pillar(Node):
-    uuid: strawberry.Private[uuid.UUID]
+    uuid: strawberry.Private[UUID]
     name: str = strawberry.field(description="The pillar's name, 1–200 characters.")
     description: str | None = strawberry.field(description="Free text about the pillar.")
     icon: str | None = strawberry.field(description="An icon name or emoji.")
@@ -69,12 +86,12 @@ class Pillar(Node):
     async def areas(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: AreaFilterT | None = None,
-        order_by: AreaOrderT | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[AreaFilterT] = None,
+        order_by: OrderBy[AreaOrderT] = None,
     ) -> Connection[AreaT]:
         from aurum.area.graphql import areas_of_pillar
 
@@ -126,12 +143,12 @@ class PillarQuery:
     async def pillars(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: PillarFilter | None = None,
-        order_by: PillarOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[PillarFilter] = None,
+        order_by: OrderBy[PillarOrder] = None,
     ) -> Connection[Pillar]:
         order = order_by or PillarOrder()
         page = await page_of_list(
@@ -147,7 +164,8 @@ class PillarQuery:
 @strawberry.input(description="A new pillar.")
 class PillarCreateInput:
     id: strawberry.ID | None = strawberry.field(
-        default=None, description="A client-made UUID or global id: repeating the create returns the same pillar."
+        default=None,
+        description="A client-made UUID or global id: repeating the create returns the same pillar.",
     )
     name: str = strawberry.field(description="1–200 characters.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Free text.")
@@ -181,7 +199,9 @@ class PillarPayload:
 
 def pillar_payload(outcome: Any) -> PillarPayload:
     value = outcome.value
-    return PillarPayload(pillar=Pillar.from_row(value) if value is not None else None, user_errors=outcome.errors)
+    return PillarPayload(
+        pillar=Pillar.from_row(value) if value is not None else None, user_errors=outcome.errors
+    )
 
 
 def pillar_id(value: strawberry.ID) -> uuid.UUID:
@@ -191,16 +211,22 @@ def pillar_id(value: strawberry.ID) -> uuid.UUID:
 @strawberry.type
 class PillarMutation:
     @strawberry.mutation(description="Create a pillar.")
-    async def pillar_create(self, info: Info[Context, None], input: PillarCreateInput) -> PillarPayload:
+    async def pillar_create(
+        self, info: Info[Context, None], input: Input[PillarCreateInput]
+    ) -> PillarPayload:
         return pillar_payload(
             await run_mutation(
                 info,
-                lambda uow: service.create(uow, provided(input), optional_id(input.id, "Pillar", ["input", "id"])),
+                lambda uow: service.create(
+                    uow, provided(input), optional_id(input.id, "Pillar", ["input", "id"])
+                ),
             )
         )
 
     @strawberry.mutation(description="Change a pillar.")
-    async def pillar_update(self, info: Info[Context, None], input: PillarUpdateInput) -> PillarPayload:
+    async def pillar_update(
+        self, info: Info[Context, None], input: Input[PillarUpdateInput]
+    ) -> PillarPayload:
         return pillar_payload(
             await run_mutation(
                 info,
@@ -209,18 +235,24 @@ class PillarMutation:
         )
 
     @strawberry.mutation(description="Delete a pillar with its areas, projects and tasks.")
-    async def pillar_delete(self, info: Info[Context, None], input: IdInput) -> DeletePayload:
-        outcome = await run_mutation(info, lambda uow: crud.delete_owned(uow, PillarModel, pillar_id(input.id)))
+    async def pillar_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
+        outcome = await run_mutation(
+            info, lambda uow: crud.delete_owned(uow, PillarModel, pillar_id(input.id))
+        )
         return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
 
     @strawberry.mutation(description="Archive a pillar: it leaves default lists, with everything below it.")
-    async def pillar_archive(self, info: Info[Context, None], input: IdInput) -> PillarPayload:
+    async def pillar_archive(self, info: Info[Context, None], input: Input[IdInput]) -> PillarPayload:
         return pillar_payload(
-            await run_mutation(info, lambda uow: crud.set_archived(uow, PillarModel, pillar_id(input.id), True))
+            await run_mutation(
+                info, lambda uow: crud.set_archived(uow, PillarModel, pillar_id(input.id), True)
+            )
         )
 
     @strawberry.mutation(description="Bring an archived pillar back.")
-    async def pillar_unarchive(self, info: Info[Context, None], input: IdInput) -> PillarPayload:
+    async def pillar_unarchive(self, info: Info[Context, None], input: Input[IdInput]) -> PillarPayload:
         return pillar_payload(
-            await run_mutation(info, lambda uow: crud.set_archived(uow, PillarModel, pillar_id(input.id), False))
+            await run_mutation(
+                info, lambda uow: crud.set_archived(uow, PillarModel, pillar_id(input.id), False)
+            )
         )

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aurum.models import Archivable, Base, UserOwned
@@ -14,7 +20,9 @@ class Pillar(Archivable, UserOwned, Base):
         UniqueConstraint("id", "user_id"),
         Index("ix_pillars_user_list", "user_id", "archived", "sort_order", "id"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
-        CheckConstraint("time_allocation IS NULL OR time_allocation BETWEEN 0 AND 100", name="time_allocation_range"),
+        CheckConstraint(
+            "time_allocation IS NULL OR time_allocation BETWEEN 0 AND 100", name="time_allocation_range"
+        ),
         CheckConstraint("archived = (archived_at IS NOT NULL)", name="archived_at_set"),
     )
 

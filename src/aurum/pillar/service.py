@@ -8,7 +8,16 @@ from typing import Any
 from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.pillar.model import Pillar
-from aurum.validation import COLOR_CHECK, ICON, LONG_TEXT, NAME, SORT_ORDER, int_range, nullable, validate_fields
+from aurum.validation import (
+    COLOR_CHECK,
+    ICON,
+    LONG_TEXT,
+    NAME,
+    SORT_ORDER,
+    int_range,
+    nullable,
+    validate_fields,
+)
 
 CHECKS: dict[str, Any] = {
     "name": NAME,
@@ -25,5 +34,7 @@ async def create(uow: UnitOfWork, values: dict[str, Any], client_id: uuid.UUID |
     return await crud.create_owned(uow, Pillar, validate_fields(values, CHECKS), client_id)
 
 
-async def update(uow: UnitOfWork, pillar_id: uuid.UUID, values: dict[str, Any], expected_version: int | None) -> Pillar:
+async def update(
+    uow: UnitOfWork, pillar_id: uuid.UUID, values: dict[str, Any], expected_version: int | None
+) -> Pillar:
     return await crud.update_owned(uow, Pillar, pillar_id, validate_fields(values, CHECKS), expected_version)

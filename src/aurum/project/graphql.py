@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 import strawberry
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, false
 from strawberry import Info
 
 from aurum import crud
@@ -20,8 +21,23 @@ from aurum.graphql.mutations import optional_id, provided, run_mutation
 from aurum.graphql.node import node_resolver
 from aurum.graphql.ordering import OrderField, ordering
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
-from aurum.graphql.types import Connection, DeletePayload, IdInput, Node, OrderDirection, UserError
+from aurum.graphql.types import (
+    After,
+    Before,
+    Connection,
+    DeletePayload,
+    Filter,
+    First,
+    IdInput,
+    Input,
+    Last,
+    Node,
+    OrderBy,
+    OrderDirection,
+    UserError,
+)
 from aurum.ids import decode_id, to_global_id
+from aurum.models import table_of
 from aurum.pagination import PageArgs
 from aurum.pillar.graphql import name_search
 from aurum.pillar.model import Pillar as PillarModel
@@ -31,9 +47,9 @@ from aurum.project.model import Project as ProjectModel
 if TYPE_CHECKING:
     from aurum.task.graphql import Task, TaskFilter, TaskOrder
 
-TABLE = ProjectModel.__table__
-AREAS = AreaModel.__table__
-PILLARS = PillarModel.__table__
+TABLE = table_of(ProjectModel)
+AREAS = table_of(AreaModel)
+PILLARS = table_of(PillarModel)
 TaskT = Annotated["Task", strawberry.lazy("aurum.task.graphql")]
 TaskFilterT = Annotated["TaskFilter", strawberry.lazy("aurum.task.graphql")]
 TaskOrderT = Annotated["TaskOrder", strawberry.lazy("aurum.task.graphql")]
@@ -58,8 +74,8 @@ class Priority(Enum):
 
 @strawberry.type(description="A monthly outcome inside an area, made of tasks.")
 class Project(Node):
-    uuid: strawberry.Private[uuid.UUID]
-    area_uuid: strawberry.Private[uuid.UUID]
+    uuid: strawberry.Private[UUID]
+    area_uuid: strawberry.Private[UUID]
     name: str = strawberry.field(description="The project's name, 1–200 characters.")
     description: str | None = strawberry.field(description="Free text about the project.")
     icon: str | None = strawberry.field(description="An icon name or emoji.")
@@ -103,12 +119,12 @@ class Project(Node):
     async def tasks(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: TaskFilterT | None = None,
-        order_by: TaskOrderT | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[TaskFilterT] = None,
+        order_by: OrderBy[TaskOrderT] = None,
     ) -> Connection[TaskT]:
         from aurum.task.graphql import tasks_of_project
 
@@ -122,11 +138,17 @@ class Project(Node):
 @strawberry.input(description="Which projects to list.")
 class ProjectFilter:
     area_id: strawberry.ID | None = strawberry.field(default=None, description="Only projects of this area.")
-    pillar_id: strawberry.ID | None = strawberry.field(default=None, description="Only projects of this pillar.")
+    pillar_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only projects of this pillar."
+    )
     status: list[ProjectStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     archived: bool | None = strawberry.field(
         default=False,
-        description="false (default): active ones, in active areas and pillars; true: archived ones; null: both.",
+        description=(
+            "false (default): active ones, in active areas and pillars; "
+            "true: archived ones or in an archived "
+            "area or pillar; null: both."
+        ),
     )
     search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
 
@@ -146,7 +168,8 @@ def archived_ancestor() -> ColumnElement[bool]:
     )
 
 
-def project_conditions(filter: ProjectFilter | None) -> list[ColumnElement[bool]]:
+def project_conditions(filter: ProjectFilter | None, *, nested: bool = False) -> list[ColumnElement[bool]]:
+    """Nested under an area, only a project's own archived flag counts: the area was chosen already."""
     filter = filter or ProjectFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.area_id is not None:
@@ -156,10 +179,11 @@ def project_conditions(filter: ProjectFilter | None) -> list[ColumnElement[bool]
         conditions.append(exists().where(AREAS.c.id == TABLE.c.area_id, AREAS.c.pillar_id == pillar))
     if filter.status:
         conditions.append(TABLE.c.status.in_([s.value for s in filter.status]))
+    hidden_above = false() if nested else archived_ancestor()
     if filter.archived is True:
-        conditions.append(TABLE.c.archived.is_(True))
+        conditions.append(TABLE.c.archived.is_(True) | hidden_above)
     elif filter.archived is False:
-        conditions += [TABLE.c.archived.is_(False), ~archived_ancestor()]
+        conditions += [TABLE.c.archived.is_(False), ~hidden_above]
     return conditions
 
 
@@ -176,8 +200,15 @@ async def projects_of_area(
     order_by: ProjectOrder | None,
 ) -> Connection[Project]:
     page = await page_of_children(
-        info, "projects", TABLE, TABLE.c.area_id, area_id, project_conditions(filter),
-        project_ordering(order_by), args, repr(filter),
+        info,
+        "projects",
+        TABLE,
+        TABLE.c.area_id,
+        area_id,
+        project_conditions(filter, nested=True),
+        project_ordering(order_by),
+        args,
+        repr(filter),
     )
     return Connection.from_page(page, Project.from_row)
 
@@ -194,15 +225,19 @@ class ProjectQuery:
     async def projects(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProjectFilter | None = None,
-        order_by: ProjectOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[ProjectFilter] = None,
+        order_by: OrderBy[ProjectOrder] = None,
     ) -> Connection[Project]:
         page = await page_of_list(
-            info, TABLE, project_conditions(filter), project_ordering(order_by), PageArgs(first, after, last, before)
+            info,
+            TABLE,
+            project_conditions(filter),
+            project_ordering(order_by),
+            PageArgs(first, after, last, before),
         )
         return Connection.from_page(page, Project.from_row)
 
@@ -210,7 +245,8 @@ class ProjectQuery:
 @strawberry.input(description="A new project.")
 class ProjectCreateInput:
     id: strawberry.ID | None = strawberry.field(
-        default=None, description="A client-made UUID or global id: repeating the create returns the same project."
+        default=None,
+        description="A client-made UUID or global id: repeating the create returns the same project.",
     )
     area_id: strawberry.ID = strawberry.field(description="The area it belongs to.")
     name: str = strawberry.field(description="1–200 characters.")
@@ -248,7 +284,9 @@ class ProjectPayload:
 
 def project_payload(outcome: Any) -> ProjectPayload:
     value = outcome.value
-    return ProjectPayload(project=Project.from_row(value) if value is not None else None, user_errors=outcome.errors)
+    return ProjectPayload(
+        project=Project.from_row(value) if value is not None else None, user_errors=outcome.errors
+    )
 
 
 def project_id(value: strawberry.ID) -> uuid.UUID:
@@ -265,7 +303,9 @@ def enum_values(values: dict[str, Any]) -> dict[str, Any]:
 @strawberry.type
 class ProjectMutation:
     @strawberry.mutation(description="Create a project in an area.")
-    async def project_create(self, info: Info[Context, None], input: ProjectCreateInput) -> ProjectPayload:
+    async def project_create(
+        self, info: Info[Context, None], input: Input[ProjectCreateInput]
+    ) -> ProjectPayload:
         async def work(uow: Any) -> Any:
             area = decode_id(str(input.area_id), "Area", ["input", "areaId"])
             client_id = optional_id(input.id, "Project", ["input", "id"])
@@ -274,7 +314,9 @@ class ProjectMutation:
         return project_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Change a project, or move it to another area.")
-    async def project_update(self, info: Info[Context, None], input: ProjectUpdateInput) -> ProjectPayload:
+    async def project_update(
+        self, info: Info[Context, None], input: Input[ProjectUpdateInput]
+    ) -> ProjectPayload:
         async def work(uow: Any) -> Any:
             area = optional_id(input.area_id, "Area", ["input", "areaId"])
             values = enum_values(provided(input, skip=PARENT_SKIP))
@@ -283,18 +325,24 @@ class ProjectMutation:
         return project_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Delete a project with its tasks.")
-    async def project_delete(self, info: Info[Context, None], input: IdInput) -> DeletePayload:
-        outcome = await run_mutation(info, lambda uow: crud.delete_owned(uow, ProjectModel, project_id(input.id)))
+    async def project_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
+        outcome = await run_mutation(
+            info, lambda uow: crud.delete_owned(uow, ProjectModel, project_id(input.id))
+        )
         return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
 
     @strawberry.mutation(description="Archive a project: it leaves default lists, with its tasks.")
-    async def project_archive(self, info: Info[Context, None], input: IdInput) -> ProjectPayload:
+    async def project_archive(self, info: Info[Context, None], input: Input[IdInput]) -> ProjectPayload:
         return project_payload(
-            await run_mutation(info, lambda uow: crud.set_archived(uow, ProjectModel, project_id(input.id), True))
+            await run_mutation(
+                info, lambda uow: crud.set_archived(uow, ProjectModel, project_id(input.id), True)
+            )
         )
 
     @strawberry.mutation(description="Bring an archived project back.")
-    async def project_unarchive(self, info: Info[Context, None], input: IdInput) -> ProjectPayload:
+    async def project_unarchive(self, info: Info[Context, None], input: Input[IdInput]) -> ProjectPayload:
         return project_payload(
-            await run_mutation(info, lambda uow: crud.set_archived(uow, ProjectModel, project_id(input.id), False))
+            await run_mutation(
+                info, lambda uow: crud.set_archived(uow, ProjectModel, project_id(input.id), False)
+            )
         )

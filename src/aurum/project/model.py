@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -19,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aurum.models import Archivable, PRIORITIES, Base, UserOwned, one_of
+from aurum.models import PRIORITIES, Archivable, Base, UserOwned, one_of
 
 PROJECT_STATUSES = ("planning", "active", "on_hold", "completed", "cancelled")
 
@@ -29,7 +27,7 @@ class Project(Archivable, UserOwned, Base):
     __table_args__ = (
         UniqueConstraint("id", "user_id"),
         ForeignKeyConstraint(["area_id", "user_id"], ["areas.id", "areas.user_id"], ondelete="CASCADE"),
-        Index("ix_projects_area_list", "area_id", "sort_order", "id"),
+        Index("ix_projects_area_list", "area_id", "user_id", "sort_order", "id"),
         Index("ix_projects_user_list", "user_id", "archived", "sort_order", "id"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint("importance BETWEEN 1 AND 5", name="importance_range"),

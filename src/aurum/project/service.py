@@ -20,7 +20,9 @@ CHECKS: dict[str, Any] = {
 }
 
 
-async def create(uow: UnitOfWork, area_id: uuid.UUID, values: dict[str, Any], client_id: uuid.UUID | None) -> Project:
+async def create(
+    uow: UnitOfWork, area_id: uuid.UUID, values: dict[str, Any], client_id: uuid.UUID | None
+) -> Project:
     cleaned = validate_fields(values, CHECKS)
     await crud.get_owned(uow.session, Area, area_id, uow.user_id, ["input", "areaId"])
     return await crud.create_owned(uow, Project, {**cleaned, "area_id": area_id}, client_id)

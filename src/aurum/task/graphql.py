@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
 import strawberry
 from sqlalchemy import ColumnElement, Row, and_, case, exists, func, literal, or_, select
@@ -16,8 +17,9 @@ from aurum.area.model import Area as AreaModel
 from aurum.graphql.context import Context
 from aurum.graphql.node import node_resolver
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
-from aurum.graphql.types import Connection, Node, OrderDirection
+from aurum.graphql.types import After, Before, Connection, Filter, First, Last, Node, OrderBy, OrderDirection
 from aurum.ids import decode_id, to_global_id
+from aurum.models import table_of
 from aurum.pagination import Ordering, PageArgs, SortKey
 from aurum.pillar.graphql import name_search
 from aurum.project.graphql import Priority, Project, archived_ancestor, project_by_id
@@ -26,10 +28,13 @@ from aurum.task import rules
 from aurum.task.model import Task as TaskModel
 from aurum.task.model import TaskDependency
 
-TABLE = TaskModel.__table__
-PROJECTS = ProjectModel.__table__
-AREAS = AreaModel.__table__
-DEPENDENCIES = TaskDependency.__table__
+TABLE = table_of(TaskModel)
+PROJECTS = table_of(ProjectModel)
+AREAS = table_of(AreaModel)
+DEPENDENCIES = table_of(TaskDependency)
+# Declared below Task; lazy so that `Task.subtasks` keeps its argument descriptions.
+TaskFilterT = Annotated["TaskFilter", strawberry.lazy("aurum.task.graphql")]
+TaskOrderT = Annotated["TaskOrder", strawberry.lazy("aurum.task.graphql")]
 
 
 @strawberry.enum(description="Where a task stands.")
@@ -88,7 +93,9 @@ class Recurrence:
     frequency: Frequency = strawberry.field(description="Daily, weekly or monthly.")
     interval: int = strawberry.field(description="Every N days, weeks or months.")
     weekdays: list[Weekday] | None = strawberry.field(description="For weekly rules: on these days.")
-    month_day: int | None = strawberry.field(description="For monthly rules: this day (clamped to month end).")
+    month_day: int | None = strawberry.field(
+        description="For monthly rules: this day (clamped to month end)."
+    )
     end_date: date | None = strawberry.field(description="No occurrence after this date.")
     count: int | None = strawberry.field(description="At most this many occurrences.")
 
@@ -97,8 +104,12 @@ class Recurrence:
 class RecurrenceInput:
     frequency: Frequency = strawberry.field(description="Daily, weekly or monthly.")
     interval: int = strawberry.field(default=1, description="Every N days, weeks or months (1–365).")
-    weekdays: list[Weekday] | None = strawberry.field(default=None, description="Weekly rules: on these days.")
-    month_day: int | None = strawberry.field(default=None, description="Monthly rules: 1–31, clamped to month end.")
+    weekdays: list[Weekday] | None = strawberry.field(
+        default=None, description="Weekly rules: on these days."
+    )
+    month_day: int | None = strawberry.field(
+        default=None, description="Monthly rules: 1–31, clamped to month end."
+    )
     end_date: date | None = strawberry.field(default=None, description="No occurrence after this date.")
     count: int | None = strawberry.field(default=None, description="At most this many occurrences (1–1000).")
 
@@ -126,11 +137,13 @@ def recurrence_of(row: Any) -> Recurrence | None:
     )
 
 
-@strawberry.type(description="A daily action inside a project; it may have subtasks and wait for other tasks.")
+@strawberry.type(
+    description="A daily action inside a project; it may have subtasks and wait for other tasks."
+)
 class Task(Node):
-    uuid: strawberry.Private[uuid.UUID]
-    project_uuid: strawberry.Private[uuid.UUID]
-    parent_uuid: strawberry.Private[uuid.UUID | None]
+    uuid: strawberry.Private[UUID]
+    project_uuid: strawberry.Private[UUID]
+    parent_uuid: strawberry.Private[UUID | None]
     due_time_value: strawberry.Private[time | None]
     name: str = strawberry.field(description="The task's name, 1–200 characters.")
     description: str | None = strawberry.field(description="Free text about the task.")
@@ -195,20 +208,29 @@ class Task(Node):
     async def subtasks(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: TaskFilter | None = None,
-        order_by: TaskOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[TaskFilterT] = None,
+        order_by: OrderBy[TaskOrderT] = None,
     ) -> Connection[Task]:
-        return await tasks_under(info, "subtasks", TABLE.c.parent_id, self.uuid, PageArgs(first, after, last, before),
-                                 filter, order_by)
+        return await tasks_under(
+            info,
+            "subtasks",
+            TABLE.c.parent_id,
+            self.uuid,
+            PageArgs(first, after, last, before),
+            filter,
+            order_by,
+        )
 
     @strawberry.field(description="Whether it is past due (in the viewer's time zone) and not completed.")
     async def is_overdue(self, info: Info[Context, None]) -> bool:
         zone = await info.context.timezone()
-        return rules.is_overdue(self.status.value, self.due_date, self.due_time_value, zone, datetime.now(UTC))
+        return rules.is_overdue(
+            self.status.value, self.due_date, self.due_time_value, zone, datetime.now(UTC)
+        )
 
     @strawberry.field(description="The tasks this one waits for.")
     async def dependencies(self, info: Info[Context, None]) -> list[Task]:
@@ -280,22 +302,40 @@ def task_ordering(order_by: TaskOrder | None) -> Ordering:
     }
     keys = special.get(order.field.value) or standard_keys(TABLE, order.field.value)
     assert keys is not None
-    return Ordering(name=f"tasks:{order.field.value}", keys=keys, descending=order.direction is OrderDirection.DESC)
+    return Ordering(
+        name=f"tasks:{order.field.value}", keys=keys, descending=order.direction is OrderDirection.DESC
+    )
 
 
 @strawberry.input(description="Which tasks to list.")
 class TaskFilter:
-    project_id: strawberry.ID | None = strawberry.field(default=None, description="Only tasks of this project.")
+    project_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only tasks of this project."
+    )
     area_id: strawberry.ID | None = strawberry.field(default=None, description="Only tasks below this area.")
-    pillar_id: strawberry.ID | None = strawberry.field(default=None, description="Only tasks below this pillar.")
-    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Only subtasks of this task.")
-    top_level: bool | None = strawberry.field(default=None, description="true: only tasks that are not subtasks.")
+    pillar_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only tasks below this pillar."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only subtasks of this task."
+    )
+    top_level: bool | None = strawberry.field(
+        default=None, description="true: only tasks that are not subtasks."
+    )
     status: list[TaskStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     priority: list[Priority] | None = strawberry.field(default=None, description="Only these priorities.")
-    due_before: date | None = strawberry.field(default=None, description="Only tasks due on or before this day.")
-    due_after: date | None = strawberry.field(default=None, description="Only tasks due on or after this day.")
-    overdue: bool | None = strawberry.field(default=None, description="true: only overdue; false: none overdue.")
-    completed: bool | None = strawberry.field(default=None, description="true: only completed; false: open ones.")
+    due_before: date | None = strawberry.field(
+        default=None, description="Only tasks due on or before this day."
+    )
+    due_after: date | None = strawberry.field(
+        default=None, description="Only tasks due on or after this day."
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="true: only overdue; false: none overdue."
+    )
+    completed: bool | None = strawberry.field(
+        default=None, description="true: only completed; false: open ones."
+    )
     search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
     archived: bool | None = strawberry.field(
         default=False, description="false (default): leave out tasks of archived projects, areas and pillars."
@@ -306,18 +346,29 @@ def _in_projects(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(PROJECTS.c.id == TABLE.c.project_id, condition)
 
 
-async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) -> list[ColumnElement[bool]]:
+async def task_conditions(
+    info: Info[Context, None], filter: TaskFilter | None, *, nested: bool = False
+) -> list[ColumnElement[bool]]:
+    """Nested under a project or task, archiving above does not hide tasks: the parent was chosen already."""
     filter = filter or TaskFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.project_id is not None:
-        conditions.append(TABLE.c.project_id == decode_id(str(filter.project_id), "Project", ["filter", "projectId"]))
+        conditions.append(
+            TABLE.c.project_id == decode_id(str(filter.project_id), "Project", ["filter", "projectId"])
+        )
     if filter.area_id is not None:
-        conditions.append(_in_projects(PROJECTS.c.area_id == decode_id(str(filter.area_id), "Area", ["filter", "areaId"])))
+        conditions.append(
+            _in_projects(PROJECTS.c.area_id == decode_id(str(filter.area_id), "Area", ["filter", "areaId"]))
+        )
     if filter.pillar_id is not None:
         pillar = decode_id(str(filter.pillar_id), "Pillar", ["filter", "pillarId"])
-        conditions.append(_in_projects(exists().where(AREAS.c.id == PROJECTS.c.area_id, AREAS.c.pillar_id == pillar)))
+        conditions.append(
+            _in_projects(exists().where(AREAS.c.id == PROJECTS.c.area_id, AREAS.c.pillar_id == pillar))
+        )
     if filter.parent_id is not None:
-        conditions.append(TABLE.c.parent_id == decode_id(str(filter.parent_id), "Task", ["filter", "parentId"]))
+        conditions.append(
+            TABLE.c.parent_id == decode_id(str(filter.parent_id), "Task", ["filter", "parentId"])
+        )
     if filter.top_level is not None:
         conditions.append(TABLE.c.parent_id.is_(None) if filter.top_level else TABLE.c.parent_id.is_not(None))
     if filter.status:
@@ -329,10 +380,14 @@ async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) 
     if filter.due_after is not None:
         conditions.append(TABLE.c.due_date >= filter.due_after)
     if filter.completed is not None:
-        conditions.append((TABLE.c.status == "completed") if filter.completed else (TABLE.c.status != "completed"))
+        conditions.append(
+            (TABLE.c.status == "completed") if filter.completed else (TABLE.c.status != "completed")
+        )
     if filter.overdue is not None:
         overdue = await _overdue_condition(info)
         conditions.append(overdue if filter.overdue else ~overdue)
+    if nested:
+        return conditions
     if filter.archived is False:
         conditions.append(~_in_projects(PROJECTS.c.archived.is_(True) | archived_ancestor()))
     elif filter.archived is True:
@@ -360,8 +415,15 @@ async def tasks_under(
     order_by: TaskOrder | None,
 ) -> Connection[Task]:
     page = await page_of_children(
-        info, name, TABLE, parent_column, parent_id, await task_conditions(info, filter),
-        task_ordering(order_by), args, repr(filter),
+        info,
+        name,
+        TABLE,
+        parent_column,
+        parent_id,
+        await task_conditions(info, filter, nested=True),
+        task_ordering(order_by),
+        args,
+        repr(filter),
     )
     return Connection.from_page(page, Task.from_row)
 
@@ -388,13 +450,15 @@ class TaskQuery:
     async def tasks(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: TaskFilter | None = None,
-        order_by: TaskOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Filter[TaskFilter] = None,
+        order_by: OrderBy[TaskOrder] = None,
     ) -> Connection[Task]:
         conditions = await task_conditions(info, filter)
-        page = await page_of_list(info, TABLE, conditions, task_ordering(order_by), PageArgs(first, after, last, before))
+        page = await page_of_list(
+            info, TABLE, conditions, task_ordering(order_by), PageArgs(first, after, last, before)
+        )
         return Connection.from_page(page, Task.from_row)

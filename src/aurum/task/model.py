@@ -35,7 +35,9 @@ class Task(UserOwned, Base):
     __table_args__ = (
         UniqueConstraint("id", "user_id"),
         UniqueConstraint("id", "project_id"),
-        ForeignKeyConstraint(["project_id", "user_id"], ["projects.id", "projects.user_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["project_id", "user_id"], ["projects.id", "projects.user_id"], ondelete="CASCADE"
+        ),
         # A subtask lives in its parent's project; moving the parent carries its subtasks along.
         ForeignKeyConstraint(
             ["parent_id", "project_id"],
@@ -43,8 +45,8 @@ class Task(UserOwned, Base):
             ondelete="CASCADE",
             onupdate="CASCADE",
         ),
-        Index("ix_tasks_project_list", "project_id", "sort_order", "id"),
-        Index("ix_tasks_parent_list", "parent_id", "sort_order", "id"),
+        Index("ix_tasks_project_list", "project_id", "user_id", "sort_order", "id"),
+        Index("ix_tasks_parent_list", "parent_id", "project_id", "sort_order", "id"),
         Index("ix_tasks_user_list", "user_id", "sort_order", "id"),
         Index("ix_tasks_user_due", "user_id", "due_date", "id"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
@@ -55,7 +57,9 @@ class Task(UserOwned, Base):
         CheckConstraint(f"category IS NULL OR {one_of('category', CATEGORIES)}", name="category_valid"),
         CheckConstraint("(status = 'completed') = (completed_at IS NOT NULL)", name="completed_at_set"),
         CheckConstraint("due_time IS NULL OR due_date IS NOT NULL", name="due_time_needs_date"),
-        CheckConstraint("estimated_minutes IS NULL OR estimated_minutes BETWEEN 1 AND 10080", name="estimate_range"),
+        CheckConstraint(
+            "estimated_minutes IS NULL OR estimated_minutes BETWEEN 1 AND 10080", name="estimate_range"
+        ),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         CheckConstraint(
             f"recurrence_frequency IS NULL OR {one_of('recurrence_frequency', FREQUENCIES)}",
@@ -66,9 +70,15 @@ class Task(UserOwned, Base):
             " AND recurrence_month_day IS NULL AND recurrence_end_date IS NULL AND recurrence_count IS NULL)",
             name="recurrence_fields_need_frequency",
         ),
-        CheckConstraint("recurrence_interval IS NULL OR recurrence_interval BETWEEN 1 AND 365", name="interval_range"),
-        CheckConstraint("recurrence_month_day IS NULL OR recurrence_month_day BETWEEN 1 AND 31", name="month_day_range"),
-        CheckConstraint("recurrence_count IS NULL OR recurrence_count BETWEEN 1 AND 1000", name="count_range"),
+        CheckConstraint(
+            "recurrence_interval IS NULL OR recurrence_interval BETWEEN 1 AND 365", name="interval_range"
+        ),
+        CheckConstraint(
+            "recurrence_month_day IS NULL OR recurrence_month_day BETWEEN 1 AND 31", name="month_day_range"
+        ),
+        CheckConstraint(
+            "recurrence_count IS NULL OR recurrence_count BETWEEN 1 AND 1000", name="count_range"
+        ),
         CheckConstraint(
             "recurrence_weekdays IS NULL OR recurrence_weekdays <@ ARRAY[0,1,2,3,4,5,6]::smallint[]",
             name="weekdays_valid",

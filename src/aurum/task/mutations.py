@@ -13,7 +13,7 @@ from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.graphql.context import Context
 from aurum.graphql.mutations import optional_id, provided, run_mutation
-from aurum.graphql.types import DeletePayload, IdInput, UserError
+from aurum.graphql.types import DeletePayload, IdInput, Input, UserError
 from aurum.ids import decode_id
 from aurum.project.graphql import Priority, enum_values
 from aurum.task import service
@@ -26,10 +26,13 @@ FIELDS_NOT_COLUMNS = ("id", "expected_version", "project_id", "parent_id", "depe
 @strawberry.input(description="A new task.")
 class TaskCreateInput:
     id: strawberry.ID | None = strawberry.field(
-        default=None, description="A client-made UUID or global id: repeating the create returns the same task."
+        default=None,
+        description="A client-made UUID or global id: repeating the create returns the same task.",
     )
     project_id: strawberry.ID = strawberry.field(description="The project it belongs to.")
-    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Make it a subtask of this task.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Make it a subtask of this task."
+    )
     name: str = strawberry.field(description="1–200 characters.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Free text.")
     status: TaskStatus | None = strawberry.field(default=strawberry.UNSET, description="Default TODO.")
@@ -138,7 +141,7 @@ def columns(input: object) -> dict[str, Any]:
 @strawberry.type
 class TaskMutation:
     @strawberry.mutation(description="Create a task, or a subtask with parentId.")
-    async def task_create(self, info: Info[Context, None], input: TaskCreateInput) -> TaskPayload:
+    async def task_create(self, info: Info[Context, None], input: Input[TaskCreateInput]) -> TaskPayload:
         async def work(uow: UnitOfWork) -> Any:
             return await service.create(
                 uow,
@@ -153,7 +156,7 @@ class TaskMutation:
         return task_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Change a task.")
-    async def task_update(self, info: Info[Context, None], input: TaskUpdateInput) -> TaskPayload:
+    async def task_update(self, info: Info[Context, None], input: Input[TaskUpdateInput]) -> TaskPayload:
         async def work(uow: UnitOfWork) -> Any:
             dependencies = input.dependency_ids
             recurrence = input.recurrence
@@ -162,31 +165,39 @@ class TaskMutation:
                 task_id(input.id),
                 columns(input),
                 input.expected_version,
-                dependency_ids=None if dependencies is strawberry.UNSET else dependency_ids(dependencies or []),
-                recurrence=... if recurrence is strawberry.UNSET else (recurrence.to_rule() if recurrence else None),
+                dependency_ids=None
+                if dependencies is strawberry.UNSET
+                else dependency_ids(dependencies or []),
+                recurrence=...
+                if recurrence is strawberry.UNSET
+                else (recurrence.to_rule() if recurrence else None),
             )
 
         return task_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Delete a task with its subtasks.")
-    async def task_delete(self, info: Info[Context, None], input: IdInput) -> DeletePayload:
+    async def task_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
         outcome = await run_mutation(info, lambda uow: crud.delete_owned(uow, TaskModel, task_id(input.id)))
         return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
 
     @strawberry.mutation(description="Complete a task (its required subtasks first).")
-    async def task_complete(self, info: Info[Context, None], input: TaskStatusInput) -> TaskPayload:
+    async def task_complete(self, info: Info[Context, None], input: Input[TaskStatusInput]) -> TaskPayload:
         return task_payload(
-            await run_mutation(info, lambda uow: service.complete(uow, task_id(input.id), input.expected_version))
+            await run_mutation(
+                info, lambda uow: service.complete(uow, task_id(input.id), input.expected_version)
+            )
         )
 
     @strawberry.mutation(description="Reopen a completed task.")
-    async def task_reopen(self, info: Info[Context, None], input: TaskStatusInput) -> TaskPayload:
+    async def task_reopen(self, info: Info[Context, None], input: Input[TaskStatusInput]) -> TaskPayload:
         return task_payload(
-            await run_mutation(info, lambda uow: service.reopen(uow, task_id(input.id), input.expected_version))
+            await run_mutation(
+                info, lambda uow: service.reopen(uow, task_id(input.id), input.expected_version)
+            )
         )
 
     @strawberry.mutation(description="Move a task, with its subtasks, to another parent or project.")
-    async def task_move(self, info: Info[Context, None], input: TaskMoveInput) -> TaskPayload:
+    async def task_move(self, info: Info[Context, None], input: Input[TaskMoveInput]) -> TaskPayload:
         async def work(uow: UnitOfWork) -> Any:
             return await service.move(
                 uow,
@@ -200,9 +211,15 @@ class TaskMutation:
         return task_payload(await run_mutation(info, work))
 
     @strawberry.mutation(description="Put sibling tasks in a new order.")
-    async def tasks_reorder(self, info: Info[Context, None], input: TasksReorderInput) -> TasksReorderPayload:
+    async def tasks_reorder(
+        self, info: Info[Context, None], input: Input[TasksReorderInput]
+    ) -> TasksReorderPayload:
         async def work(uow: UnitOfWork) -> Any:
-            return await service.reorder(uow, [task_id(v, ["input", "ids", str(i)]) for i, v in enumerate(input.ids)])
+            return await service.reorder(
+                uow, [task_id(v, ["input", "ids", str(i)]) for i, v in enumerate(input.ids)]
+            )
 
         outcome = await run_mutation(info, work)
-        return TasksReorderPayload(tasks=[Task.from_row(t) for t in outcome.value or []], user_errors=outcome.errors)
+        return TasksReorderPayload(
+            tasks=[Task.from_row(t) for t in outcome.value or []], user_errors=outcome.errors
+        )

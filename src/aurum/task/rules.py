@@ -18,7 +18,9 @@ def due_moment(due_date: date, due_time: time | None, zone: ZoneInfo) -> datetim
     return datetime.combine(due_date, due_time or END_OF_DAY, tzinfo=zone)
 
 
-def is_overdue(status: str, due_date: date | None, due_time: time | None, zone: ZoneInfo, now: datetime) -> bool:
+def is_overdue(
+    status: str, due_date: date | None, due_time: time | None, zone: ZoneInfo, now: datetime
+) -> bool:
     if status == "completed" or due_date is None:
         return False
     return due_moment(due_date, due_time, zone) < now
@@ -65,7 +67,9 @@ def check_recurrence(rule: Recurrence, due_date: date | None, field: list[str]) 
         checks.errors.append(InvalidInput(message, [*field, name]))
 
     if due_date is None:
-        checks.errors.append(InvalidInput("A recurring task needs a due date to repeat from", ["input", "dueDate"]))
+        checks.errors.append(
+            InvalidInput("A recurring task needs a due date to repeat from", ["input", "dueDate"])
+        )
     if not 1 <= rule.interval <= 365:
         fail("'interval' must be between 1 and 365", "interval")
     if rule.frequency == "weekly" and not rule.weekdays:
@@ -73,7 +77,10 @@ def check_recurrence(rule: Recurrence, due_date: date | None, field: list[str]) 
     if rule.frequency != "weekly" and rule.weekdays:
         fail("Weekdays apply only to a weekly rule", "weekdays")
     if rule.frequency == "monthly" and rule.month_day is None:
-        fail("A monthly rule needs the day of the month (1–31; past the month's end means its last day)", "monthDay")
+        fail(
+            "A monthly rule needs the day of the month (1–31; past the month's end means its last day)",
+            "monthDay",
+        )
     if rule.frequency != "monthly" and rule.month_day is not None:
         fail("'monthDay' applies only to a monthly rule", "monthDay")
     if rule.month_day is not None and not 1 <= rule.month_day <= 31:
@@ -92,4 +99,3 @@ def status_columns(status: str, now: datetime) -> dict[str, object]:
         "completed_at": now if status == "completed" else None,
         "kanban_column": KANBAN_OF_STATUS[status],
     }
-

@@ -16,7 +16,16 @@ from aurum.errors import InvalidInput, NotFound
 from aurum.project.model import Project
 from aurum.task.model import Task, TaskDependency
 from aurum.task.rules import NO_RECURRENCE, Recurrence, check_recurrence, parse_due_time, status_columns
-from aurum.validation import LONG_TEXT, NAME, SORT_ORDER, int_range, nullable, required, validate_fields
+from aurum.validation import (
+    LONG_TEXT,
+    NAME,
+    SORT_ORDER,
+    Checks,
+    int_range,
+    nullable,
+    required,
+    validate_fields,
+)
 
 MAX_DEPENDENCIES = 50
 
@@ -60,14 +69,19 @@ async def create(
     dependency_ids: Sequence[uuid.UUID] = (),
     recurrence: Recurrence | None = None,
 ) -> Task:
-    cleaned = _clean(values)
+    cleaned: dict[str, Any] = {}
+    checks = Checks()  # field checks, the recurrence rule and the due time are reported together
+    checks.run(lambda: cleaned.update(_clean(values)))
     if recurrence is not None:
-        _apply_recurrence(cleaned, recurrence, cleaned.get("due_date"))
-    _check_due(cleaned)
+        checks.run(lambda: _apply_recurrence(cleaned, recurrence, values.get("due_date")))
+    checks.run(lambda: _check_due(values))
+    checks.raise_any()
     await crud.get_owned(uow.session, Project, project_id, uow.user_id, ["input", "projectId"])
     if parent_id is not None:
         await _check_parent(uow, parent_id, project_id, task_id=client_id)
-    task = await crud.create_owned(uow, Task, {**cleaned, "project_id": project_id, "parent_id": parent_id}, client_id)
+    task = await crud.create_owned(
+        uow, Task, {**cleaned, "project_id": project_id, "parent_id": parent_id}, client_id
+    )
     if dependency_ids:
         await set_dependencies(uow, task.id, dependency_ids)
     return task
@@ -84,7 +98,7 @@ async def update(
     values: dict[str, Any],
     expected_version: int | None,
     dependency_ids: Sequence[uuid.UUID] | None = None,
-    recurrence: Recurrence | None | Any = ...,
+    recurrence: Recurrence | Any | None = ...,
 ) -> Task:
     cleaned = _clean(values)
     task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
@@ -142,12 +156,12 @@ async def _check_subtasks_done(uow: UnitOfWork, task: Task) -> None:
     if not task.subtasks_required:
         return
     open_subtasks = await uow.session.scalar(
-        select(func.count()).where(Task.parent_id == task.id, Task.user_id == uow.user_id, Task.status != "completed")
+        select(func.count()).where(
+            Task.parent_id == task.id, Task.user_id == uow.user_id, Task.status != "completed"
+        )
     )
     if open_subtasks:
-        raise InvalidInput(
-            f"Complete its {open_subtasks} open required subtask(s) first", ["input", "id"]
-        )
+        raise InvalidInput(f"Complete its {open_subtasks} open required subtask(s) first", ["input", "id"])
 
 
 async def _check_parent(
@@ -157,7 +171,9 @@ async def _check_parent(
     if parent.project_id != project_id:
         raise InvalidInput("A subtask must be in the same project as its parent", ["input", "parentId"])
     if task_id is not None and task_id in await _ancestors(uow, parent_id):
-        raise InvalidInput("A task cannot be placed under itself or one of its subtasks", ["input", "parentId"])
+        raise InvalidInput(
+            "A task cannot be placed under itself or one of its subtasks", ["input", "parentId"]
+        )
     return parent
 
 
@@ -217,7 +233,9 @@ async def reorder(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]) -> list[Task]:
             raise NotFound("No Task with this id", ["input", "ids", str(index)])
     groups = {(t.project_id, t.parent_id) for t in found.values()}
     if len(groups) > 1:
-        raise InvalidInput("Only siblings (same project and parent) can be reordered together", ["input", "ids"])
+        raise InvalidInput(
+            "Only siblings (same project and parent) can be reordered together", ["input", "ids"]
+        )
     tasks = [found[i] for i in task_ids]
     for position, task in enumerate(tasks):
         if task.sort_order != position:
@@ -233,7 +251,9 @@ async def set_dependencies(uow: UnitOfWork, task_id: uuid.UUID, dependency_ids: 
     """Replace what a task waits for; same user only, never itself, never a cycle."""
     unique = list(dict.fromkeys(dependency_ids))
     if len(unique) > MAX_DEPENDENCIES:
-        raise InvalidInput(f"A task can wait for at most {MAX_DEPENDENCIES} others", ["input", "dependencyIds"])
+        raise InvalidInput(
+            f"A task can wait for at most {MAX_DEPENDENCIES} others", ["input", "dependencyIds"]
+        )
     # One writer of a user's dependency graph at a time, so two concurrent edits cannot close a cycle.
     await uow.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(uow.user_id)))))
     owned = set(
@@ -266,4 +286,3 @@ async def _reachable(uow: UnitOfWork, start: Sequence[uuid.UUID]) -> set[uuid.UU
         {"start": list(start), "user": uow.user_id},
     )
     return {row[0] for row in rows.all()}
-

@@ -1,0 +1,134 @@
+"""The embedded engines: real PostgreSQL and Redis in the data directory, stopped on exit, data kept.
+And `aurum serve` on a bare data directory, which is what `make run` does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+import psutil
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from aurum.embedded import embedded_endpoints
+from aurum.settings import Settings
+from tests.conftest import free_port
+from tests.support import wait_for
+
+OWN_VARIABLES = {"DATABASE_URL", "REDIS_URL"}
+
+
+def exists(path: Path) -> bool:
+    return path.exists()
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    pid_file = data_dir / "postgres" / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().splitlines()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+async def test_engines_stop_on_exit_and_keep_their_data(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key="x" * 40)
+    async with embedded_endpoints(settings) as endpoints:
+        pid = postmaster_pid(tmp_path)
+        assert pid is not None
+        assert running(pid)
+        socket = Path(endpoints.redis_url.removeprefix("unix://"))
+        assert exists(socket)
+        engine = create_async_engine(endpoints.database_url)
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE notes (body text NOT NULL)"))
+            await connection.execute(text("INSERT INTO notes VALUES ('kept')"))
+        await engine.dispose()
+        redis = Redis.from_url(endpoints.redis_url)
+        await redis.set("aurum:test", b"kept")
+        await redis.aclose()
+
+    await wait_for(lambda: not running(pid), "the embedded PostgreSQL to stop")
+    assert postmaster_pid(tmp_path) is None
+    await wait_for(lambda: not exists(socket), "the embedded Redis to stop")
+
+    async with embedded_endpoints(settings) as endpoints:
+        engine = create_async_engine(endpoints.database_url)
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT body FROM notes"))).scalars().all() == ["kept"]
+        await engine.dispose()
+        redis = Redis.from_url(endpoints.redis_url)
+        assert await redis.get("aurum:test") == b"kept"
+        await redis.aclose()
+
+
+@pytest.fixture
+def log() -> Iterator[TextIO]:
+    with tempfile.TemporaryFile("w+") as file:
+        yield file
+
+
+async def test_serve_runs_on_a_bare_data_directory(tmp_path: Path, log: TextIO) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURUM_") and k not in OWN_VARIABLES}
+    env["AURUM_DATA_DIR"] = str(tmp_path / "data")
+    aurum = Path(sys.executable).with_name("aurum")
+    process = await asyncio.create_subprocess_exec(
+        str(aurum), "serve", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+
+            async def healthy() -> bool:
+                if process.returncode is not None:
+                    raise AssertionError(f"aurum serve exited early ({process.returncode}): {output(log)}")
+                try:
+                    return (await client.get("/health")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_for(healthy, "aurum serve to answer /health", timeout=120, interval=0.1)
+            page = await client.get("/graphql", headers={"accept": "text/html"})
+            assert page.status_code == 200
+            assert page.headers["content-type"].startswith("text/html")
+            assert "graphiql" in page.text.lower()
+            ready = await client.get("/api/health")
+            assert ready.status_code == 200, ready.text
+
+        pid = postmaster_pid(tmp_path / "data")
+        assert pid is not None, "serve did not start the embedded PostgreSQL in the data dir"
+        assert running(pid)
+        children = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), timeout=60) == 0, output(log)
+        await wait_for(lambda: not running(pid), "the embedded PostgreSQL to stop")
+        assert postmaster_pid(tmp_path / "data") is None
+        left = [c.pid for c in children if running(c.pid)]
+        assert left == [], f"processes left running after aurum serve exited: {left}"
+        assert "Traceback" not in output(log), output(log)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def output(log: TextIO) -> str:
+    log.seek(0)
+    return log.read()

@@ -1,0 +1,200 @@
+"""Rejected queries carry stable codes, never a 500 or a traceback; surprises are masked with a request id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import structlog
+from graphql import GraphQLError
+
+from aurum.graphql.extensions import format_error
+from aurum.settings import Settings
+from tests.support import GraphQLClient
+
+LEAKS = ("Traceback", 'File "', "sqlalchemy", "asyncpg", "site-packages")
+
+
+def assert_clean(response: httpx.Response) -> dict[str, Any]:
+    """Not a server failure, JSON with errors, and nothing of the server's insides in it."""
+    assert response.status_code < 500, response.text
+    for leak in LEAKS:
+        assert leak not in response.text, response.text
+    body: dict[str, Any] = response.json()
+    assert body.get("errors"), body
+    for error in body["errors"]:
+        assert set(error.get("extensions", {})) <= {"code", "field", "requestId"}, error
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body["errors"]]
+
+
+def nested_parents(levels: int) -> str:
+    """A valid query whose depth is ``2 + levels`` (tasks → nodes → parent, levels times)."""
+    inner = "id"
+    for _ in range(levels):
+        inner = f"parent {{ {inner} }}"
+    return f"{{ tasks(first: 1) {{ nodes {{ {inner} }} }} }}"
+
+
+async def test_a_query_at_the_depth_limit_runs(alice: GraphQLClient, settings: Settings) -> None:
+    data = await alice.ok(nested_parents(settings.max_query_depth - 2))
+    assert data == {"tasks": {"nodes": []}}
+
+
+async def test_a_query_deeper_than_the_limit_is_too_complex(alice: GraphQLClient, settings: Settings) -> None:
+    body = assert_clean(await alice.post(nested_parents(settings.max_query_depth - 1)))
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert body.get("data") is None
+
+
+async def test_depth_through_fragments_counts(alice: GraphQLClient, settings: Settings) -> None:
+    inner = "id"
+    for _ in range(settings.max_query_depth):
+        inner = f"parent {{ {inner} }}"
+    query = f"{{ tasks {{ ...Deep }} }} fragment Deep on TaskConnection {{ nodes {{ {inner} }} }}"
+    body = assert_clean(await alice.post(query))
+    assert "QUERY_TOO_COMPLEX" in codes(body)
+
+
+async def test_aliases_at_the_limit_run(alice: GraphQLClient, settings: Settings) -> None:
+    aliases = " ".join(f"a{i}: __typename" for i in range(settings.max_aliases))
+    data = await alice.ok(f"{{ {aliases} }}")
+    assert len(data) == settings.max_aliases
+
+
+async def test_more_aliases_than_the_limit_are_too_complex(alice: GraphQLClient, settings: Settings) -> None:
+    aliases = " ".join(f"a{i}: viewer {{ id }}" for i in range(settings.max_aliases + 1))
+    body = assert_clean(await alice.post(f"{{ {aliases} }}"))
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert body.get("data") is None
+
+
+def status_list_query(count: int) -> str:
+    """A valid query of ``count + 16`` tokens."""
+    return f"{{ tasks(filter: {{status: [{' '.join(['TODO'] * count)}]}}) {{ totalCount }} }}"
+
+
+async def test_a_query_under_the_token_limit_runs(alice: GraphQLClient, settings: Settings) -> None:
+    data = await alice.ok(status_list_query(settings.max_tokens - 16))
+    assert data == {"tasks": {"totalCount": 0}}
+
+
+async def test_more_tokens_than_the_limit_are_too_complex(alice: GraphQLClient, settings: Settings) -> None:
+    body = assert_clean(await alice.post(status_list_query(settings.max_tokens)))
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_the_token_limit_applies_to_anonymous_callers(
+    anonymous: GraphQLClient, settings: Settings
+) -> None:
+    body = assert_clean(await anonymous.post("{ " + "__typename " * (settings.max_tokens + 1) + "}"))
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_an_unknown_field_fails_validation(alice: GraphQLClient) -> None:
+    body = assert_clean(await alice.post("{ viewer { id shoeSize } }"))
+    assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_a_syntax_error_fails_validation(alice: GraphQLClient) -> None:
+    body = assert_clean(await alice.post("{ viewer { id }"))
+    assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_a_syntax_error_naming_tokens_is_not_too_complex(alice: GraphQLClient) -> None:
+    # The word "tokens" in the offending text must not make a plain syntax error look like a size limit.
+    body = assert_clean(await alice.post("{ viewer { id } } tokens"))
+    assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_a_wrongly_typed_variable_fails_validation(alice: GraphQLClient) -> None:
+    body = assert_clean(
+        await alice.post("query($n: Int) { pillars(first: $n) { totalCount } }", {"n": "ten"})
+    )
+    assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_page_sizes_outside_1_to_100_are_bad_user_input(alice: GraphQLClient) -> None:
+    for arguments in ("first: 101", "last: 101", "first: 0", "first: -1"):
+        body = assert_clean(await alice.post(f"{{ pillars({arguments}) {{ totalCount }} }}"))
+        assert codes(body) == ["BAD_USER_INPUT"], arguments
+    assert (await alice.ok("{ pillars(first: 100) { totalCount } }"))["pillars"]["totalCount"] == 0
+
+
+async def test_a_nested_page_size_of_101_is_bad_user_input(alice: GraphQLClient) -> None:
+    created = await alice.mutate("pillarCreate", {"name": "Health"}, "pillar { id }")
+    assert created["userErrors"] == []
+    body = assert_clean(await alice.post("{ pillars { nodes { areas(first: 101) { totalCount } } } }"))
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_a_garbage_cursor_is_bad_user_input(alice: GraphQLClient) -> None:
+    body = assert_clean(await alice.post('{ pillars(after: "not a cursor") { totalCount } }'))
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_nul_characters_in_text_are_bad_user_input(alice: GraphQLClient) -> None:
+    # PostgreSQL cannot store U+0000; that must be the client's error, not an internal one.
+    mutation = "mutation($input: PillarCreateInput!) { pillarCreate(input: $input) { pillar { id } } }"
+    body = assert_clean(await alice.post(mutation, {"input": {"name": "a\u0000b"}}))
+    assert codes(body) == ["BAD_USER_INPUT"]
+    body = assert_clean(await alice.post('{ pillars(filter: {search: "a\\u0000b"}) { totalCount } }'))
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert (await alice.ok("{ pillars { totalCount } }"))["pillars"]["totalCount"] == 0
+
+
+async def test_nul_characters_in_sign_in_are_bad_user_input(anonymous: GraphQLClient) -> None:
+    mutation = "mutation($input: TokenCreateInput!) { tokenCreate(input: $input) { accessToken } }"
+    body = assert_clean(
+        await anonymous.post(
+            mutation, {"input": {"email": "a\u0000@example.com", "password": "correct horse"}}
+        )
+    )
+    assert codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_graphql_responses_carry_a_request_id(alice: GraphQLClient, anonymous: GraphQLClient) -> None:
+    for response in (
+        await alice.post("{ viewer { id } }"),
+        await anonymous.post("{ viewer { id } }"),
+        await alice.post("{ nope }"),
+    ):
+        assert response.headers.get("x-request-id"), response.headers
+
+
+async def test_a_sane_client_request_id_is_kept_and_others_replaced(http: httpx.AsyncClient) -> None:
+    query = {"query": "{ __typename }"}
+    response = await http.post("/graphql", json=query, headers={"x-request-id": "abcDEF1234567890"})
+    assert response.headers["x-request-id"] == "abcDEF1234567890"
+    response = await http.post("/graphql", json=query, headers={"x-request-id": "bad id!"})
+    assert response.headers["x-request-id"] not in {"", "bad id!"}
+    assert response.headers["x-request-id"].isalnum()
+
+
+def test_unexpected_errors_are_masked_with_the_request_id() -> None:
+    original = RuntimeError("password=hunter2 leaked from deep inside")
+    error = GraphQLError("password=hunter2 leaked from deep inside", path=["viewer"], original_error=original)
+    with structlog.testing.capture_logs() as logs:
+        formatted = format_error(error, "req0123456789")
+    assert "req0123456789" in formatted.message
+    assert "hunter2" not in formatted.message
+    assert formatted.extensions == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req0123456789"}
+    assert formatted.path == ["viewer"]
+    assert "hunter2" not in str(formatted.formatted)
+    assert [entry.get("request_id") for entry in logs if entry["log_level"] == "error"] == ["req0123456789"]
+    logged = next(entry for entry in logs if entry["log_level"] == "error")
+    assert logged["exc_info"][1] is original
+
+
+def test_expected_errors_keep_their_message_and_code() -> None:
+    from aurum.errors import NotFound
+
+    error = GraphQLError("ignored", path=["node"], original_error=NotFound("No Task with this id", ["id"]))
+    with structlog.testing.capture_logs() as logs:
+        formatted = format_error(error, "req0123456789")
+    assert formatted.message == "No Task with this id"
+    assert formatted.extensions == {"code": "NOT_FOUND", "field": ["id"]}
+    assert not [entry for entry in logs if entry["log_level"] == "error"]
