@@ -132,3 +132,25 @@ async def test_serve_runs_on_a_bare_data_directory(tmp_path: Path, log: TextIO) 
 def output(log: TextIO) -> str:
     log.seek(0)
     return log.read()
+
+
+async def run_aurum(command: str, data_dir: Path) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURUM_") and k not in OWN_VARIABLES}
+    env["AURUM_DATA_DIR"] = str(data_dir)
+    aurum = Path(sys.executable).with_name("aurum")
+    process = await asyncio.create_subprocess_exec(
+        str(aurum), command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=data_dir.parent
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    return process.returncode or 0, out.decode()
+
+
+async def test_migrate_and_seed_demo_commands_on_a_bare_data_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    code, out = await run_aurum("migrate", data_dir)
+    assert (code, "migrated to head" in out) == (0, True), out
+    code, out = await run_aurum("seed-demo", data_dir)
+    assert (code, "demo account created" in out) == (0, True), out
+    code, out = await run_aurum("seed-demo", data_dir)
+    assert (code, "already there" in out) == (0, True), out
+    assert postmaster_pid(data_dir) is None, "the commands left the embedded PostgreSQL running"
