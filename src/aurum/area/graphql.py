@@ -11,12 +11,11 @@ import strawberry
 from sqlalchemy import ColumnElement, exists, false
 from strawberry import Info
 
-from aurum import crud
 from aurum.area import service
 from aurum.area.model import Area as AreaModel
 from aurum.graphql import loaders
 from aurum.graphql.context import Context
-from aurum.graphql.mutations import optional_id, provided, run_mutation
+from aurum.graphql.mutations import archive_mutation, delete_mutation, optional_id, provided, run_mutation
 from aurum.graphql.node import node_resolver
 from aurum.graphql.ordering import OrderField, ordering
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
@@ -273,17 +272,12 @@ class AreaMutation:
 
     @strawberry.mutation(description="Delete an area with its projects and tasks.")
     async def area_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
-        outcome = await run_mutation(info, lambda uow: crud.delete_owned(uow, AreaModel, area_id(input.id)))
-        return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
+        return await delete_mutation(info, AreaModel, input.id)
 
     @strawberry.mutation(description="Archive an area: it leaves default lists, with everything below it.")
     async def area_archive(self, info: Info[Context, None], input: Input[IdInput]) -> AreaPayload:
-        return area_payload(
-            await run_mutation(info, lambda uow: crud.set_archived(uow, AreaModel, area_id(input.id), True))
-        )
+        return area_payload(await archive_mutation(info, AreaModel, input.id, True))
 
     @strawberry.mutation(description="Bring an archived area back.")
     async def area_unarchive(self, info: Info[Context, None], input: Input[IdInput]) -> AreaPayload:
-        return area_payload(
-            await run_mutation(info, lambda uow: crud.set_archived(uow, AreaModel, area_id(input.id), False))
-        )
+        return area_payload(await archive_mutation(info, AreaModel, input.id, False))

@@ -11,11 +11,13 @@ import strawberry
 from sqlalchemy.exc import IntegrityError
 from strawberry import Info
 
+from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import Conflict, DomainError, DomainErrors
 from aurum.graphql.context import Context
-from aurum.graphql.types import UserError
+from aurum.graphql.types import DeletePayload, UserError
 from aurum.ids import decode_id
+from aurum.models import UserOwned
 
 T = TypeVar("T")
 
@@ -55,3 +57,26 @@ def optional_id(value: strawberry.ID | None, type_name: str, field: list[str]) -
     if value is None or value is strawberry.UNSET:
         return None
     return decode_id(str(value), type_name, field)
+
+
+async def delete_mutation(
+    info: Info[Context, None], model: type[UserOwned], value: strawberry.ID
+) -> DeletePayload:
+    """Delete the viewer's ``model`` named by the global id ``value`` (of the model's type)."""
+    outcome = await run_mutation(
+        info,
+        lambda uow: crud.delete_owned(uow, model, decode_id(str(value), model.__name__, ["input", "id"])),
+    )
+    return DeletePayload(deleted_id=value if outcome.value else None, user_errors=outcome.errors)
+
+
+async def archive_mutation(
+    info: Info[Context, None], model: type[UserOwned], value: strawberry.ID, archived: bool
+) -> Outcome:
+    """Archive or bring back the viewer's ``model`` named by the global id ``value``."""
+    return await run_mutation(
+        info,
+        lambda uow: crud.set_archived(
+            uow, model, decode_id(str(value), model.__name__, ["input", "id"]), archived
+        ),
+    )

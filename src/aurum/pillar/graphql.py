@@ -11,10 +11,9 @@ import strawberry
 from sqlalchemy import ColumnElement, Row, func
 from strawberry import Info
 
-from aurum import crud
 from aurum.graphql import loaders
 from aurum.graphql.context import Context
-from aurum.graphql.mutations import optional_id, provided, run_mutation
+from aurum.graphql.mutations import archive_mutation, delete_mutation, optional_id, provided, run_mutation
 from aurum.graphql.node import node_resolver
 from aurum.graphql.ordering import OrderField, ordering
 from aurum.graphql.relations import page_of_list, row_by_id
@@ -236,23 +235,12 @@ class PillarMutation:
 
     @strawberry.mutation(description="Delete a pillar with its areas, projects and tasks.")
     async def pillar_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
-        outcome = await run_mutation(
-            info, lambda uow: crud.delete_owned(uow, PillarModel, pillar_id(input.id))
-        )
-        return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
+        return await delete_mutation(info, PillarModel, input.id)
 
     @strawberry.mutation(description="Archive a pillar: it leaves default lists, with everything below it.")
     async def pillar_archive(self, info: Info[Context, None], input: Input[IdInput]) -> PillarPayload:
-        return pillar_payload(
-            await run_mutation(
-                info, lambda uow: crud.set_archived(uow, PillarModel, pillar_id(input.id), True)
-            )
-        )
+        return pillar_payload(await archive_mutation(info, PillarModel, input.id, True))
 
     @strawberry.mutation(description="Bring an archived pillar back.")
     async def pillar_unarchive(self, info: Info[Context, None], input: Input[IdInput]) -> PillarPayload:
-        return pillar_payload(
-            await run_mutation(
-                info, lambda uow: crud.set_archived(uow, PillarModel, pillar_id(input.id), False)
-            )
-        )
+        return pillar_payload(await archive_mutation(info, PillarModel, input.id, False))

@@ -12,12 +12,11 @@ import strawberry
 from sqlalchemy import ColumnElement, exists, false
 from strawberry import Info
 
-from aurum import crud
 from aurum.area.graphql import Area, area_by_id
 from aurum.area.model import Area as AreaModel
 from aurum.graphql import loaders
 from aurum.graphql.context import Context
-from aurum.graphql.mutations import optional_id, provided, run_mutation
+from aurum.graphql.mutations import archive_mutation, delete_mutation, optional_id, provided, run_mutation
 from aurum.graphql.node import node_resolver
 from aurum.graphql.ordering import OrderField, ordering
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
@@ -326,23 +325,12 @@ class ProjectMutation:
 
     @strawberry.mutation(description="Delete a project with its tasks.")
     async def project_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
-        outcome = await run_mutation(
-            info, lambda uow: crud.delete_owned(uow, ProjectModel, project_id(input.id))
-        )
-        return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
+        return await delete_mutation(info, ProjectModel, input.id)
 
     @strawberry.mutation(description="Archive a project: it leaves default lists, with its tasks.")
     async def project_archive(self, info: Info[Context, None], input: Input[IdInput]) -> ProjectPayload:
-        return project_payload(
-            await run_mutation(
-                info, lambda uow: crud.set_archived(uow, ProjectModel, project_id(input.id), True)
-            )
-        )
+        return project_payload(await archive_mutation(info, ProjectModel, input.id, True))
 
     @strawberry.mutation(description="Bring an archived project back.")
     async def project_unarchive(self, info: Info[Context, None], input: Input[IdInput]) -> ProjectPayload:
-        return project_payload(
-            await run_mutation(
-                info, lambda uow: crud.set_archived(uow, ProjectModel, project_id(input.id), False)
-            )
-        )
+        return project_payload(await archive_mutation(info, ProjectModel, input.id, False))

@@ -9,10 +9,9 @@ from typing import Any
 import strawberry
 from strawberry import Info
 
-from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.graphql.context import Context
-from aurum.graphql.mutations import optional_id, provided, run_mutation
+from aurum.graphql.mutations import delete_mutation, optional_id, provided, run_mutation
 from aurum.graphql.types import DeletePayload, IdInput, Input, UserError
 from aurum.ids import decode_id
 from aurum.project.graphql import Priority, enum_values
@@ -177,8 +176,7 @@ class TaskMutation:
 
     @strawberry.mutation(description="Delete a task with its subtasks.")
     async def task_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
-        outcome = await run_mutation(info, lambda uow: crud.delete_owned(uow, TaskModel, task_id(input.id)))
-        return DeletePayload(deleted_id=input.id if outcome.value else None, user_errors=outcome.errors)
+        return await delete_mutation(info, TaskModel, input.id)
 
     @strawberry.mutation(description="Complete a task (its required subtasks first).")
     async def task_complete(self, info: Info[Context, None], input: Input[TaskStatusInput]) -> TaskPayload:
