@@ -13,10 +13,6 @@ from aurum.graphql.context import Context
 from aurum.pagination import Ordering, Page, PageArgs, fetch_pages
 
 
-def context(info: Info[Context, None]) -> Context:
-    return info.context
-
-
 async def row_by_id(info: Info[Context, None], table: Table, object_id: uuid.UUID) -> Row[Any] | None:
     """The viewer's row of ``table`` with this id (``None`` for a missing or foreign one), batched."""
     ctx = info.context

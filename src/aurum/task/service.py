@@ -165,10 +165,11 @@ async def _check_subtasks_done(uow: UnitOfWork, task: Task) -> None:
 
 
 async def _check_parent(
-    uow: UnitOfWork, parent_id: uuid.UUID, project_id: uuid.UUID, task_id: uuid.UUID | None
+    uow: UnitOfWork, parent_id: uuid.UUID, project_id: uuid.UUID | None, task_id: uuid.UUID | None
 ) -> Task:
+    """The parent for a (sub)task in ``project_id`` (None: whichever project the parent is in)."""
     parent = await crud.get_owned(uow.session, Task, parent_id, uow.user_id, ["input", "parentId"])
-    if parent.project_id != project_id:
+    if project_id is not None and parent.project_id != project_id:
         raise InvalidInput("A subtask must be in the same project as its parent", ["input", "parentId"])
     if task_id is not None and task_id in await _ancestors(uow, parent_id):
         raise InvalidInput(
@@ -203,9 +204,8 @@ async def move(
     task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
     crud.check_version(task, expected_version)
     if parent_id is not None:
-        parent = await crud.get_owned(uow.session, Task, parent_id, uow.user_id, ["input", "parentId"])
-        target_project = project_id or parent.project_id
-        await _check_parent(uow, parent_id, target_project, task_id=task.id)
+        parent = await _check_parent(uow, parent_id, project_id, task_id=task.id)
+        target_project = parent.project_id
     else:
         target_project = project_id or task.project_id
         await crud.get_owned(uow.session, Project, target_project, uow.user_id, ["input", "projectId"])
