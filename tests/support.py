@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aurum.ids import parse_global_id
 
 
 async def wait_for(
@@ -34,11 +38,15 @@ class GraphQLClient:
         self.token = token
         self.email = ""
         self.user_id = ""
+        self.refresh_token = ""
+        # Each client signs in from an address of its own (the test server trusts X-Forwarded-For from
+        # loopback, as uvicorn does by default), so sign-in throttling of one test never reaches another.
+        self.address = f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, **headers: str
     ) -> httpx.Response:
-        sent = dict(headers)
+        sent = {"x-forwarded-for": self.address, **headers}
         if self.token:
             sent.setdefault("authorization", f"Bearer {self.token}")
         return await self.http.post(
@@ -97,3 +105,11 @@ class StatementCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+def uuid_of(global_id: str, type_name: str = "User") -> uuid.UUID:
+    """The UUID inside a global id of ``type_name``."""
+    parsed = parse_global_id(global_id)
+    assert parsed is not None, global_id
+    assert parsed[0] == type_name, parsed
+    return uuid.UUID(str(parsed[1]))

@@ -14,7 +14,15 @@ from aurum.ids import parse_global_id
 from aurum.settings import Settings
 from tests.support import GraphQLClient
 
-PUBLIC_FIELDS = {"accountRegister", "tokenCreate", "tokenRefresh", "passwordResetRequest", "passwordReset"}
+PUBLIC_FIELDS = {
+    "accountRegister",
+    "tokenCreate",
+    "tokenRefresh",
+    "tokenRevoke",
+    "tokenExchange",
+    "passwordResetRequest",
+    "passwordReset",
+}
 PASSWORD = "correct horse battery"
 
 REGISTER = """mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
@@ -292,6 +300,7 @@ def claims_for(settings: Settings, user_id: str, **changes: Any) -> dict[str, An
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": user_id,
+        "sid": str(uuid.uuid4()),
         "iss": settings.token_issuer,
         "aud": settings.token_audience,
         "iat": now,

@@ -1,21 +1,28 @@
 """Two users never see, change, move under or depend on each other's objects, whatever they call.
 
 The mutations acting on an object by ``id`` are read from the schema: one without a case here fails the test.
+The query fields taking ids are read from the schema too, and called with the other user's ids. Either way the
+answer must look exactly like the answer for ids that name nothing at all.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
+from aurum.ids import parse_global_id, to_global_id
 from tests.support import GraphQLClient
 
 TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name } } }"
-INTROSPECTION = f"""{{ __schema {{ mutationType {{ name }}
-  types {{ name kind inputFields {{ name }}
-          fields {{ name args {{ name type {{ {TYPE_REF} }} }} type {{ {TYPE_REF} }} }} }}
+INTROSPECTION = f"""{{ __schema {{ queryType {{ name }} mutationType {{ name }}
+  types {{ name kind possibleTypes {{ name }}
+          inputFields {{ name defaultValue type {{ {TYPE_REF} }} }}
+          fields {{ name args {{ name defaultValue type {{ {TYPE_REF} }} }} type {{ {TYPE_REF} }} }} }}
 }} }}"""
 
 SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
@@ -25,6 +32,7 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on Project { name version archived updatedAt sortOrder projectStatus: status area { id } }
   ... on Task { name version status updatedAt sortOrder completedAt project { id } parent { id }
                 dependencies { id } }
+  ... on ApiKey { name version scopes revokedAt }
 } }"""
 
 EVERYTHING = """{
@@ -32,6 +40,7 @@ EVERYTHING = """{
   areas(first: 100, filter: {archived: null}) { totalCount nodes { id } }
   projects(first: 100, filter: {archived: null}) { totalCount nodes { id } }
   tasks(first: 100, filter: {archived: null}) { totalCount nodes { id } }
+  apiKeys { id version revokedAt }
 }"""
 
 
@@ -41,6 +50,7 @@ class World:
 
     client: GraphQLClient
     ids: dict[str, str] = field(default_factory=dict)
+    api_key: str = ""  # the secret of the key ``ids["api key"]``
 
     async def snapshot(self) -> list[Any]:
         data = await self.client.ok(SNAPSHOT, {"ids": list(self.ids.values())})
@@ -101,7 +111,25 @@ async def build_world(client: GraphQLClient, label: str) -> World:
     )
     for name, key in (("areaArchive", "old area"), ("projectArchive", "old project")):
         await call(client, name, "IdInput", {"id": ids[key]}, "__typename")
+    key = await call(
+        client,
+        "apiKeyCreate",
+        "ApiKeyCreateInput",
+        {"name": f"{label} key", "scopes": ["READ"]},
+        "apiKey { id } secret",
+    )
+    ids["api key"], world.api_key = key["apiKey"]["id"], key["secret"]
+    assert await key_works(client.http, world.api_key, client.user_id)
     return world
+
+
+async def key_works(http: httpx.AsyncClient, secret: str, user_id: str) -> bool:
+    """Whether the API key ``secret`` reads the data of ``user_id``."""
+    response = await GraphQLClient(http, secret).post("{ viewer { id } }")
+    if response.status_code != 200:
+        return False
+    body = response.json()
+    return "errors" not in body and body["data"]["viewer"]["id"] == user_id
 
 
 @pytest.fixture
@@ -128,7 +156,8 @@ async def test_node_and_nodes_hide_the_other_users_objects(worlds: tuple[World, 
 async def test_lists_show_only_the_viewers_objects(worlds: tuple[World, World]) -> None:
     alice, bob = worlds
     everything = await bob.everything()
-    listed = {n["id"] for connection in everything.values() for n in connection["nodes"]}
+    lists = [c["nodes"] if isinstance(c, dict) else c for c in everything.values()]
+    listed = {n["id"] for nodes in lists for n in nodes}
     assert listed == set(bob.ids.values())
     assert not listed & set(alice.ids.values())
     assert [everything[k]["totalCount"] for k in ("pillars", "areas", "projects", "tasks")] == [2, 2, 2, 3]
@@ -231,6 +260,8 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
         Case("tasksReorder", {"ids": [b["task"], a["task"]]}),
         Case("tasksReorder", {"ids": [b["done"], b["task"], a["done"]]}),
     ]
+    # Her API key.
+    out += [Case("apiKeyRevoke", {"id": a["api key"]})]
     return out
 
 
@@ -291,8 +322,18 @@ async def test_no_mutation_reaches_the_other_users_objects(worlds: tuple[World, 
     exercised: set[str] = set()
     for case in cases(alice.ids, bob.ids, versions):
         assert case.mutation in mutations.fields, f"{case.mutation} is not in the schema"
-        body = await bob.client.execute(mutations.operation(case.mutation), {"input": case.input})
+        operation = mutations.operation(case.mutation)
+        body = await bob.client.execute(operation, {"input": case.input})
         assert "errors" not in body, (case, body)
+        if case.code == "NOT_FOUND":
+            # Exactly the answer for ids that name nothing: not even the errors' order or wording tells that
+            # her objects exist. (A create reusing her id is the exception: it answers CONFLICT, as a create
+            # reusing any taken id must, where a create with a fresh id would succeed.)
+            disguise = Disguise([*alice.ids.values()])
+            unknown = disguise.apply(case.input)
+            assert unknown != case.input, (case, "names none of her objects")
+            answer = await bob.client.execute(operation, {"input": unknown})
+            assert disguise.undo(answer) == body, (case, body, answer)
         result = body["data"]["result"]
         errors = result.pop("userErrors")
         assert [e["code"] for e in errors][:1] == [case.code], (case, errors)
@@ -306,6 +347,8 @@ async def test_no_mutation_reaches_the_other_users_objects(worlds: tuple[World, 
     assert await alice.everything() == alice_lists
     assert await bob.snapshot() == bob_before
     assert await bob.everything() == bob_lists
+    # Her API key was not revoked: it still reads her data.
+    assert await key_works(alice.client.http, alice.api_key, alice.client.user_id)
 
 
 async def test_the_same_mutations_work_for_the_owner(worlds: tuple[World, World]) -> None:
@@ -322,9 +365,209 @@ async def test_the_same_mutations_work_for_the_owner(worlds: tuple[World, World]
         Case("taskComplete", {"id": own["subtask"]}),
         Case("pillarUnarchive", {"id": own["old pillar"]}),
         Case("projectDelete", {"id": own["old project"]}),
+        Case("apiKeyRevoke", {"id": own["api key"]}),
     ]
     for case in samples:
         body = await bob.client.execute(mutations.operation(case.mutation), {"input": case.input})
         result = body["data"]["result"]
         assert result.pop("userErrors") == [], (case, body)
         assert any(value not in (None, []) for value in result.values()), (case, result)
+    # Revoking does stop a key, so a key that still works after the attempts above was really left alone.
+    assert not await key_works(bob.client.http, bob.api_key, bob.client.user_id)
+
+
+# --- the answer for someone else's id is the answer for no one's -------------------------------------------
+
+
+class Disguise:
+    """Fresh random global ids standing in for someone's ids, each of the same type, and back."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.fresh: dict[str, str] = {}
+        for global_id in ids:
+            parsed = parse_global_id(global_id)
+            assert parsed is not None, global_id
+            self.fresh[global_id] = to_global_id(parsed[0], uuid.uuid4())
+        self.back = {new: old for old, new in self.fresh.items()}
+
+    def apply(self, value: Any) -> Any:
+        return replaced(value, self.fresh)
+
+    def undo(self, value: Any) -> Any:
+        """An answer to the disguised ids as it reads with the real ones (messages may quote the id given)."""
+        return replaced(value, self.back)
+
+
+def replaced(value: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in mapping.items():
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [replaced(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: replaced(v, mapping) for k, v in value.items()}
+    return value
+
+
+def empty(value: Any) -> bool:
+    """Whether an answer holds nothing: nulls, empty lists, zero counts, false flags (type names aside)."""
+    if isinstance(value, dict):
+        return all(empty(v) for k, v in value.items() if k != "__typename")
+    if isinstance(value, list):
+        return all(empty(v) for v in value)
+    return value in (None, False, 0, "")
+
+
+# Values for required arguments that are not ids, as "field.argument" or "InputType.field": a query field
+# with such an argument and no sample here fails the test below rather than going untested.
+SAMPLES: dict[str, Any] = {}
+# Optional input fields set so that the widest set of rows is searched (null means "archived or not").
+WIDEST: dict[str, Any] = {"archived": None}
+
+
+def required(argument: dict[str, Any]) -> bool:
+    return bool(argument["type"]["kind"] == "NON_NULL" and argument["defaultValue"] is None)
+
+
+def is_list(ref: dict[str, Any]) -> bool:
+    while ref["kind"] == "NON_NULL":
+        ref = ref["ofType"]
+    return bool(ref["kind"] == "LIST")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a query field takes ids: an argument, or a field of an input object argument."""
+
+    field: str
+    argument: str
+    input_field: str | None
+    many: bool
+
+
+class Queries:
+    """What the schema says about each query field, to call it with ids and select everything plain."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.types = {t["name"]: t for t in schema["types"]}
+        self.fields = {f["name"]: f for f in self.types[schema["queryType"]["name"]]["fields"]}
+
+    def inputs_with_ids(self, type_name: str) -> Iterator[str]:
+        """The input fields of ``type_name`` that take ids, failing on ids nested deeper than handled."""
+        for f in self.types[type_name]["inputFields"]:
+            inner = self.types[named(f["type"])]
+            if inner["name"] == "ID":
+                yield f["name"]
+            elif inner["kind"] == "INPUT_OBJECT":
+                assert not list(self.inputs_with_ids(inner["name"])), (
+                    f"{type_name}.{f['name']} nests ids deeper than this test looks: extend Slot"
+                )
+
+    def slots(self, name: str) -> list[Slot]:
+        out = []
+        for arg in self.fields[name]["args"]:
+            arg_type = self.types[named(arg["type"])]
+            if arg_type["name"] == "ID":
+                out.append(Slot(name, arg["name"], None, is_list(arg["type"])))
+            elif arg_type["kind"] == "INPUT_OBJECT":
+                for input_field in self.inputs_with_ids(arg_type["name"]):
+                    ref = next(f for f in arg_type["inputFields"] if f["name"] == input_field)["type"]
+                    out.append(Slot(name, arg["name"], input_field, is_list(ref)))
+        return out
+
+    def arguments(self, slot: Slot, value: Any) -> dict[str, Any]:
+        """The arguments putting ``value`` in ``slot``, with samples for whatever else is required."""
+        values: dict[str, Any] = {}
+        for arg in self.fields[slot.field]["args"]:
+            if arg["name"] == slot.argument:
+                inside = slot.input_field
+                values[arg["name"]] = (
+                    value if inside is None else self.input_object(named(arg["type"]), {inside: value})
+                )
+            elif required(arg):
+                key = f"{slot.field}.{arg['name']}"
+                assert key in SAMPLES, f"{key} is required: give it a sample value in SAMPLES"
+                values[arg["name"]] = SAMPLES[key]
+        return values
+
+    def input_object(self, type_name: str, given: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for f in self.types[type_name]["inputFields"]:
+            if f["name"] in given:
+                values[f["name"]] = given[f["name"]]
+            elif f["name"] in WIDEST:
+                values[f["name"]] = WIDEST[f["name"]]
+            elif required(f):
+                key = f"{type_name}.{f['name']}"
+                assert key in SAMPLES, f"{key} is required: give it a sample value in SAMPLES"
+                values[f["name"]] = SAMPLES[key]
+        return values
+
+    def selection(self, type_name: str, clashes: frozenset[str] = frozenset()) -> str:
+        """Every plain field of the type; ``{ totalCount }`` of lists and ``{ __typename }`` of objects below.
+
+        For an interface, the same of each type implementing it; a field name with different types in two of
+        them (Task.status, Project.status) is aliased by type, as GraphQL requires.
+        """
+        kind = self.types[type_name]["kind"]
+        if kind in {"SCALAR", "ENUM"}:
+            return ""
+        parts = ["__typename"]
+        for f in self.types[type_name]["fields"]:
+            if any(required(a) for a in f["args"]):
+                continue
+            inner = self.types[named(f["type"])]
+            alias = f"{type_name}_{f['name']}: " if f["name"] in clashes else ""
+            if inner["kind"] in {"SCALAR", "ENUM"}:
+                parts.append(f"{alias}{f['name']}")
+            elif any(g["name"] == "totalCount" for g in inner["fields"] or []):
+                parts.append(f"{alias}{f['name']} {{ totalCount }}")
+            else:
+                parts.append(f"{alias}{f['name']} {{ __typename }}")
+        possible = [p["name"] for p in self.types[type_name]["possibleTypes"] or []]
+        shapes: dict[str, set[str]] = {}
+        for name in possible:
+            for f in self.types[name]["fields"]:
+                shapes.setdefault(f["name"], set()).add(type_string(f["type"]))
+        clashing = frozenset(name for name, types in shapes.items() if len(types) > 1)
+        parts += [f"... on {name} {self.selection(name, clashing)}" for name in possible]
+        return "{ " + " ".join(parts) + " }"
+
+    def operation(self, name: str, arguments: dict[str, Any]) -> str:
+        types = {a["name"]: type_string(a["type"]) for a in self.fields[name]["args"]}
+        declared = ", ".join(f"${a}: {types[a]}" for a in arguments)
+        passed = ", ".join(f"{a}: ${a}" for a in arguments)
+        selection = self.selection(named(self.fields[name]["type"]))
+        return f"query({declared}) {{ {name}({passed}) {selection} }}"
+
+
+async def test_no_query_field_reaches_the_other_users_objects(worlds: tuple[World, World]) -> None:
+    alice, bob = worlds
+    queries = Queries((await bob.client.ok(INTROSPECTION))["__schema"])
+    hers = [*alice.ids.values(), alice.client.user_id]
+    slots = [slot for name in queries.fields for slot in queries.slots(name)]
+    # The schema reading finds the known ones (and any new one on its own).
+    assert {(s.field, s.input_field) for s in slots} >= {
+        ("node", None),
+        ("nodes", None),
+        ("areas", "pillarId"),
+        ("projects", "areaId"),
+        ("tasks", "projectId"),
+        ("tasks", "parentId"),
+    }
+    for slot in slots:
+        values: list[Any] = [[one] for one in hers] + [hers] if slot.many else list(hers)
+        owner_finds = False
+        for value in values:
+            arguments = queries.arguments(slot, value)
+            operation = queries.operation(slot.field, arguments)
+            answer = await bob.client.execute(operation, arguments)
+            assert empty(answer.get("data")), (slot, value, answer)
+            disguise = Disguise(hers)
+            unknown = await bob.client.execute(operation, disguise.apply(arguments))
+            assert disguise.undo(unknown) == answer, (slot, value, answer, unknown)
+            owner = await alice.client.execute(operation, arguments)
+            owner_finds = owner_finds or ("errors" not in owner and not empty(owner["data"]))
+        # The control: the same calls do find her objects for her, so the empty answers above mean something.
+        assert owner_finds, f"{slot}: none of the owner's ids finds anything for her either"

@@ -6,6 +6,8 @@ import httpx
 from sqlalchemy import delete, func, select
 
 from aurum.auth.model import User
+from aurum.auth.service import user_id_by_email
+from aurum.db import act_as
 from aurum.resources import Resources
 from aurum.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
 from aurum.task.model import Task
@@ -26,19 +28,21 @@ async def sign_in(http: httpx.AsyncClient) -> GraphQLClient:
 
 
 async def demo_task_count(resources: Resources) -> int:
-    async with resources.sessionmaker() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(Task)
-            .join(User, User.id == Task.user_id)
-            .where(func.lower(User.email) == DEMO_EMAIL)
-        )
+    async with resources.sessionmaker() as session, session.begin():
+        user_id = await user_id_by_email(session, DEMO_EMAIL)
+        if user_id is None:
+            return 0
+        await act_as(session, user_id)
+        count = await session.scalar(select(func.count()).select_from(Task))
     return int(count or 0)
 
 
 async def test_seed_creates_a_demo_account_once(resources: Resources, http: httpx.AsyncClient) -> None:
     async with resources.sessionmaker() as session, session.begin():  # a database kept from an earlier run
-        await session.execute(delete(User).where(func.lower(User.email) == DEMO_EMAIL))
+        user_id = await user_id_by_email(session, DEMO_EMAIL)
+        if user_id is not None:
+            await act_as(session, user_id)
+            await session.execute(delete(User).where(User.id == user_id))
 
     assert await seed(resources.sessionmaker) is True
     demo = await sign_in(http)

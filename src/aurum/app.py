@@ -8,9 +8,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aurum.account.routes import download_export
+from aurum.auth import google
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.logging import configure_logging
@@ -71,9 +74,21 @@ def build_app(
             Route("/api/health", readiness),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/account/exports/{export_id}", download_export),
+            Route("/auth/google/start", google.start),
+            Route("/auth/google/callback", google.callback),
         ],
         lifespan=lifespan,
     )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
     app.add_middleware(RequestId)
     return app
 

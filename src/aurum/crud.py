@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.db import UnitOfWork
 from aurum.errors import Conflict, NotFound
-from aurum.models import Archivable, UserOwned
+from aurum.models import Archivable, Timestamped, UserOwned
 
 M = TypeVar("M", bound=UserOwned)
 
@@ -63,7 +63,7 @@ async def create_owned(
     return existing
 
 
-def check_version(obj: UserOwned, expected_version: int | None) -> None:
+def check_version(obj: Timestamped, expected_version: int | None) -> None:
     if expected_version is not None and obj.version != expected_version:
         raise Conflict(
             f"This {type(obj).__name__} changed since you read it (now version {obj.version}); "

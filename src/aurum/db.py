@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from aurum.settings import Settings
@@ -15,13 +16,24 @@ AfterCommit = Callable[[], Awaitable[None]]
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The app's engine: every connection runs as the database role that row-level security applies to."""
+    server_settings = {"application_name": "aurum", "role": settings.database_role}
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": "aurum"}},
+        hide_parameters=True,  # errors and logs never carry the values (passwords hashes, token hashes, text)
+        connect_args={"server_settings": server_settings},
     )
+
+
+SET_USER = text("SELECT set_config('app.user_id', :user_id, true)")
+
+
+async def act_as(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Name the user this transaction acts for: row-level security shows it that user's rows only."""
+    await session.execute(SET_USER, {"user_id": str(user_id)})
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -46,6 +58,7 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """Run a block in one transaction for ``user_id``; commit on success, roll back on any error."""
     async with sessionmaker() as session, session.begin():
+        await act_as(session, user_id)
         uow = UnitOfWork(session=session, user_id=user_id)
         yield uow
     for callback in uow.after_commit:
@@ -56,6 +69,8 @@ async def unit_of_work(
 async def read_session(
     sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID | None
 ) -> AsyncIterator[AsyncSession]:
-    """A short read-only transaction, for one dataloader batch or one lookup."""
+    """A short transaction for one dataloader batch or one lookup; without a user it sees no user's rows."""
     async with sessionmaker() as session, session.begin():
+        if user_id is not None:
+            await act_as(session, user_id)
         yield session

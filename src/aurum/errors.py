@@ -51,6 +51,10 @@ class Unauthenticated(DomainError):
     code = ErrorCode.UNAUTHENTICATED
 
 
+class RateLimited(DomainError):
+    code = ErrorCode.RATE_LIMITED
+
+
 class DomainErrors(Exception):
     """Several independent validation failures found at once, reported together."""
 

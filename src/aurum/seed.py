@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aurum.area import service as areas
@@ -584,8 +584,7 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
 
 async def _register(sessionmaker: async_sessionmaker[AsyncSession]) -> uuid.UUID | None:
     async with sessionmaker() as session, session.begin():
-        taken = await session.scalar(select(User.id).where(func.lower(User.email) == DEMO_EMAIL))
-        if taken is not None:
+        if await auth.user_id_by_email(session, DEMO_EMAIL) is not None:
             return None
         registration = auth.Registration(DEMO_EMAIL, DEMO_PASSWORD, DEMO_NAME, DEMO_TIMEZONE)
         try:
@@ -598,8 +597,8 @@ async def _register(sessionmaker: async_sessionmaker[AsyncSession]) -> uuid.UUID
 
 async def _forget(sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID) -> None:
     """Undo a half-made account so that the next run starts over."""
-    async with sessionmaker() as session, session.begin():
-        await session.execute(delete(User).where(User.id == user_id))
+    async with unit_of_work(sessionmaker, user_id) as uow:
+        await uow.session.execute(delete(User).where(User.id == user_id))
 
 
 async def _create_hierarchy(uow: UnitOfWork, today: date) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from email.utils import parseaddr
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -31,6 +33,14 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("AURUM_REDIS_URL", "REDIS_URL"))
     secret_key: str | None = None
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    login_failures_per_account: int = Field(default=10, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=10, ge=1, le=100_000)
+    login_window_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
+    app_url: str = "http://127.0.0.1:8000"
+    public_url: str = "http://127.0.0.1:8000"
+    # Comma-separated in the environment: AURUM_CORS_ORIGINS=https://app.aurum.life,https://m.aurum.life
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     token_issuer: str = "aurum-life"
     token_audience: str = "aurum-life-api"
     log_level: str = "INFO"
@@ -38,8 +48,14 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=15, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
+    database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
+    smtp_url: str | None = None
+    mail_from: str = "Aurum Life <no-reply@aurum.life>"
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
     @field_validator("database_url")
     @classmethod
@@ -58,6 +74,42 @@ class Settings(BaseSettings):
             return None
         if value.split("://", 1)[0] not in {"redis", "rediss", "unix"}:
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("google_client_id", "google_client_secret")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        from aurum.mail import parse_smtp_url  # the one reader of SMTP URLs; imported late (it imports us)
+
+        parse_smtp_url(value)  # ValueError names what is wrong: scheme, host, port or starttls
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        address = parseaddr(value)[1]
+        if "\r" in value or "\n" in value or "@" not in address:
+            raise ValueError('must be an address, e.g. "Aurum Life <no-reply@aurum.life>"')
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if origin != "*" and not str(origin).startswith(("http://", "https://")):
+                    raise ValueError(f"'{origin}' is not an origin such as https://app.aurum.life")
+                if origin == "*":
+                    raise ValueError("'*' is not allowed: list the origins of the apps")
         return value
 
     @field_validator("log_level")

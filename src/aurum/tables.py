@@ -1,7 +1,9 @@
 """Every model, imported once so that ``Base.metadata`` is complete (Alembic and tests use it)."""
 
+from aurum.account.model import AccountExport
+from aurum.apikey.model import ApiKey
 from aurum.area.model import Area
-from aurum.auth.model import User
+from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
 from aurum.models import Base
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
@@ -9,4 +11,17 @@ from aurum.task.model import Task, TaskDependency
 
 metadata = Base.metadata
 
-__all__ = ["Area", "Pillar", "Project", "Task", "TaskDependency", "User", "metadata"]
+__all__ = [
+    "AccountExport",
+    "ApiKey",
+    "Area",
+    "AuthSession",
+    "PasswordResetToken",
+    "Pillar",
+    "Project",
+    "RefreshToken",
+    "Task",
+    "TaskDependency",
+    "User",
+    "metadata",
+]

@@ -7,10 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosmtplib
 import structlog
-from arq.worker import Worker
+from arq.cron import cron
+from arq.typing import WorkerCoroutine
+from arq.worker import Function, Retry, Worker, func
+from sqlalchemy import func as sql
+from sqlalchemy import select
 
 from aurum.jobs import QUEUE_NAME, redis_settings
+from aurum.mail import Message, mailer_for, recipient_domain
 from aurum.resources import Resources
 
 log = structlog.get_logger(__name__)
@@ -21,12 +27,76 @@ async def ping(ctx: dict[str, Any], payload: str) -> str:
     return f"pong:{payload}"
 
 
-FUNCTIONS = [ping]
+MAIL_MAX_TRIES = 4
+"""Tries of one ``send_email`` job when the SMTP server fails transiently; the last failure is raised."""
+MAIL_RETRY_SECONDS = 15
+"""Wait before the second try; it doubles for each further one (15 s, 30 s, 60 s)."""
+
+
+def is_transient(error: aiosmtplib.SMTPException) -> bool:
+    """Whether trying again later may succeed: no connection, a timeout, a dropped line, or a 4xx answer."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(400 <= refused.code < 500 for refused in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return 400 <= error.code < 500
+    return isinstance(
+        error, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPTimeoutError
+    )
+
+
+def _error_detail(error: aiosmtplib.SMTPException) -> dict[str, Any]:
+    """What may be logged about a failure: SMTP codes, or the text of a connection error. Server answers
+    can quote the recipient's address, so their text is left out."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return {"codes": [refused.code for refused in error.recipients]}
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return {"code": error.code}
+    return {"detail": str(error)}
+
+
+async def send_email(ctx: dict[str, Any], to: str, subject: str, text: str) -> None:
+    """Send one plain-text email. Transient SMTP failures are retried with a growing delay; others, and the
+    last try, fail the job."""
+    resources: Resources = ctx["resources"]
+    job_try: int = ctx.get("job_try", 1)
+    try:
+        await mailer_for(resources.settings).send(Message(to=to, subject=subject, text=text))
+    except aiosmtplib.SMTPException as error:
+        retry = is_transient(error) and job_try < MAIL_MAX_TRIES
+        defer = MAIL_RETRY_SECONDS * 2 ** (job_try - 1)
+        log.warning(
+            "mail not sent",
+            to_domain=recipient_domain(to),
+            subject=subject,
+            error=type(error).__name__,
+            **_error_detail(error),
+            job_try=job_try,
+            retry_in_seconds=defer if retry else None,
+        )
+        if retry:
+            raise Retry(defer=defer) from error
+        raise
+
+
+async def purge_expired_credentials(ctx: dict[str, Any]) -> int:
+    """Hourly: drop expired refresh and reset tokens, old revoked sessions and expired exports, for every
+    user at once (through the one maintenance function that may: the app role sees one user at a time)."""
+    resources: Resources = ctx["resources"]
+    async with resources.sessionmaker() as session, session.begin():
+        purged = int(await session.scalar(select(sql.aurum_purge_expired_credentials())) or 0)
+    log.info("expired credentials purged", rows=purged)
+    return purged
+
+
+# Mail jobs carry reset links: their arguments must not linger in Redis as a kept result.
+FUNCTIONS: list[WorkerCoroutine | Function] = [ping, func(send_email, keep_result=0)]
+CRON_JOBS = [cron(purge_expired_credentials, minute={17}, run_at_startup=False)]
 
 
 def build_worker(resources: Resources) -> Worker:
     return Worker(
         functions=FUNCTIONS,
+        cron_jobs=CRON_JOBS,
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings(resources.redis_url),
         handle_signals=False,
@@ -41,7 +111,7 @@ async def running_worker(resources: Resources) -> AsyncIterator[Worker]:
     """Run a worker in this process for the duration of the block."""
     worker = build_worker(resources)
     task = asyncio.create_task(worker.main(), name="arq-worker")
-    log.info("worker started", functions=[f.__name__ for f in FUNCTIONS])
+    log.info("worker started", functions=sorted(worker.functions))
     try:
         yield worker
     finally:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.auth.model import User
-from aurum.auth.passwords import hash_password, verify_password
+from aurum.auth.passwords import check_password_policy, hash_password, verify_password
+from aurum.db import act_as
 from aurum.errors import Conflict, DomainError, DomainErrors, InvalidInput
 from aurum.validation import Checks, text_length
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
+EMAIL_TAKEN = "An account with this email exists; sign in instead"
 
 
 @dataclass(frozen=True)
@@ -40,19 +42,40 @@ def validate_timezone(name: str, field: list[str]) -> str:
 
 
 def _check_registration(data: Registration) -> list[DomainError]:
-    errors: list[DomainError] = []
     email = normalize_email(data.email)
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 320 or " " in email:
-        errors.append(InvalidInput("Enter a valid email address", ["input", "email"]))
-    if not MIN_PASSWORD <= len(data.password) <= MAX_PASSWORD:
-        errors.append(
-            InvalidInput(f"Passwords have {MIN_PASSWORD} to {MAX_PASSWORD} characters", ["input", "password"])
-        )
     checks = Checks()
-    checks.run(lambda: text_length(data.display_name or local, ["input", "displayName"], 1, 100))
+    checks.run(lambda: check_email(email, ["input", "email"]))
+    checks.run(lambda: check_password_policy(data.password, email, ["input", "password"]))
+    checks.run(
+        lambda: text_length(data.display_name or email.partition("@")[0], ["input", "displayName"], 1, 100)
+    )
     checks.run(lambda: validate_timezone(data.timezone, ["input", "timezone"]))
-    return errors + checks.errors
+    return checks.errors
+
+
+def check_email(email: str, field: list[str]) -> str:
+    normalized = normalize_email(email)
+    local, _, domain = normalized.partition("@")
+    if not local or "." not in domain or len(normalized) > 320 or " " in normalized:
+        raise InvalidInput("Enter a valid email address", field)
+    return normalized
+
+
+async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """Who owns this email, whoever the transaction acts for (a narrow lookup run with the owner's rights)."""
+    found: uuid.UUID | None = await session.scalar(
+        select(func.aurum_auth_user_by_email(normalize_email(email)))
+    )
+    return found
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account with this email; the transaction then acts as that user."""
+    user_id = await user_id_by_email(session, email)
+    if user_id is None:
+        return None
+    await act_as(session, user_id)
+    return await session.get(User, user_id)
 
 
 async def register(session: AsyncSession, data: Registration) -> User:
@@ -60,25 +83,40 @@ async def register(session: AsyncSession, data: Registration) -> User:
     if errors:
         raise DomainErrors(errors)
     email = normalize_email(data.email)
-    taken = await session.scalar(select(User.id).where(func.lower(User.email) == email))
-    if taken is not None:
-        raise Conflict("An account with this email exists; sign in instead", ["input", "email"])
+    if await user_id_by_email(session, email) is not None:
+        raise Conflict(EMAIL_TAKEN, ["input", "email"])
     password_hash = await asyncio.to_thread(hash_password, data.password)
-    user = User(
+    return await create_user(
+        session,
         email=email,
         password_hash=password_hash,
         display_name=(data.display_name or email.partition("@")[0]).strip(),
         timezone=data.timezone,
     )
+
+
+async def create_user(session: AsyncSession, **values: object) -> User:
+    """Insert an account; the transaction acts as the new user from here on."""
+    user = User(id=uuid.uuid4(), **values)
+    await act_as(session, user.id)
     session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(EMAIL_TAKEN, ["input", "email"]) from None
     await session.refresh(user)
     return user
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
-    """The user for these credentials, or ``None``; unknown emails cost the same time as wrong passwords."""
-    user = await session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+    """The user for these credentials, or ``None``; unknown emails cost the same time as wrong passwords:
+    the same statements, and a dummy hash to verify."""
+    user = await user_by_email(session, email)
+    if user is None:
+        nobody = uuid.uuid4()
+        await act_as(session, nobody)
+        await session.get(User, nobody)
     ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if user is None or not ok:
         return None

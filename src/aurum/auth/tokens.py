@@ -1,7 +1,9 @@
-"""Short-lived signed access tokens (JWT, HS256 pinned)."""
+"""Short-lived signed access tokens (JWT, HS256 pinned) and the opaque secrets behind everything else."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,11 +22,20 @@ class AccessToken:
     expires_in: int
 
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID) -> AccessToken:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    issued_at: datetime
+    expires_at: datetime
+
+
+def issue_access_token(settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID) -> AccessToken:
     now = datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = {
         "sub": str(user_id),
+        "sid": str(session_id),
         "iss": settings.token_issuer,
         "aud": settings.token_audience,
         "iat": now,
@@ -37,8 +48,8 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID) -> AccessToken:
     return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
-def read_access_token(settings: Settings, token: str) -> uuid.UUID | None:
-    """The user id of a valid access token, else ``None`` (whatever is wrong with it)."""
+def read_access_token(settings: Settings, token: str) -> AccessClaims | None:
+    """The claims of a valid access token, else ``None`` (whatever is wrong with it)."""
     try:
         claims = jwt.decode(
             token,
@@ -46,10 +57,25 @@ def read_access_token(settings: Settings, token: str) -> uuid.UUID | None:
             algorithms=[ALGORITHM],
             audience=settings.token_audience,
             issuer=settings.token_issuer,
-            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
+            options={"require": ["exp", "iat", "nbf", "sub", "sid", "iss", "aud", "jti"]},
         )
         if claims.get("typ") != ACCESS:
             return None
-        return uuid.UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError):
+        return AccessClaims(
+            user_id=uuid.UUID(claims["sub"]),
+            session_id=uuid.UUID(claims["sid"]),
+            issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None
+
+
+def new_secret(prefix: str, nbytes: int = 32) -> str:
+    """A random secret with a recognisable prefix, such as ``art_…`` for refresh tokens."""
+    return prefix + secrets.token_urlsafe(nbytes)
+
+
+def digest(secret: str) -> bytes:
+    """What we store instead of a secret: high-entropy secrets need a fast hash, not a password hash."""
+    return hashlib.sha256(secret.encode()).digest()

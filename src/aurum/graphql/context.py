@@ -14,6 +14,8 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from aurum.auth.model import User
+from aurum.auth.principal import Principal
+from aurum.auth.sessions import Device
 from aurum.db import UnitOfWork, read_session, unit_of_work
 from aurum.errors import Unauthenticated
 from aurum.resources import Resources
@@ -29,13 +31,14 @@ class Context:
         resources: Resources,
         request: HTTPConnection,
         request_id: str,
-        user_id: uuid.UUID | None,
+        principal: Principal | None,
         auth_error: str | None = None,
     ) -> None:
         self.resources = resources
         self.request = request
         self.request_id = request_id
-        self._user_id = user_id
+        self.principal = principal
+        self._user_id = principal.user_id if principal else None
         self.auth_error = auth_error
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
@@ -51,6 +54,13 @@ class Context:
                 self.auth_error or "Sign in to do this: send 'Authorization: Bearer <token>'"
             )
         return self._user_id
+
+    @property
+    def device(self) -> Device:
+        client = self.request.client
+        return Device(
+            user_agent=self.request.headers.get("user-agent"), address=client.host if client else None
+        )
 
     def loader(self, key: Hashable, batch: BatchLoad) -> DataLoader[Any, Any]:
         """The request's dataloader for ``key``, created on first use with ``batch``."""

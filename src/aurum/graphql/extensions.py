@@ -23,6 +23,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from aurum.errors import DomainError, DomainErrors, ErrorCode
 
@@ -33,6 +34,8 @@ PUBLIC_FIELDS = frozenset(
         "accountRegister",
         "tokenCreate",
         "tokenRefresh",
+        "tokenRevoke",
+        "tokenExchange",
         "passwordResetRequest",
         "passwordReset",
         "__typename",
@@ -77,6 +80,26 @@ def _collect(
             _collect(selection.selection_set, fragments, names)
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
             _collect(fragments[selection.name.value].selection_set, fragments, names)
+
+
+class ScopeGate(SchemaExtension):
+    """A read-only API key runs queries only: a mutation is refused before anything runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        principal = getattr(ctx.context, "principal", None)
+        if (
+            ctx.result is None
+            and principal is not None
+            and not principal.can_write
+            and ctx.operation_type is OperationType.MUTATION
+        ):
+            error = GraphQLError(
+                "This API key is read-only: mutations need a key with the WRITE scope",
+                extensions={"code": ErrorCode.FORBIDDEN.value},
+            )
+            ctx.result = ExecutionResult(data=None, errors=[error])
+        yield
 
 
 class NulGuard(SchemaExtension):

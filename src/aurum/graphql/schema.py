@@ -6,9 +6,12 @@ import strawberry
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.tools import merge_types
 
+from aurum.account.graphql import AccountMutation
+from aurum.apikey.graphql import ApiKeyMutation, ApiKeyQuery
 from aurum.area.graphql import AreaMutation, AreaQuery
+from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
-from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard
+from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
 from aurum.pillar.graphql import PillarMutation, PillarQuery
@@ -25,11 +28,25 @@ def described(merged: type, description: str) -> type:
 
 
 Query = described(
-    merge_types("Query", (ViewerQuery, NodeQuery, PillarQuery, AreaQuery, ProjectQuery, TaskQuery)),
+    merge_types(
+        "Query", (ViewerQuery, NodeQuery, PillarQuery, AreaQuery, ProjectQuery, TaskQuery, ApiKeyQuery)
+    ),
     "Reading: the viewer and their hierarchy, and any object by its global id.",
 )
 Mutation = described(
-    merge_types("Mutation", (AuthMutation, PillarMutation, AreaMutation, ProjectMutation, TaskMutation)),
+    merge_types(
+        "Mutation",
+        (
+            AuthMutation,
+            GoogleMutation,
+            AccountMutation,
+            ApiKeyMutation,
+            PillarMutation,
+            AreaMutation,
+            ProjectMutation,
+            TaskMutation,
+        ),
+    ),
     "Writing: each mutation runs in one transaction; expected failures come back as `userErrors`.",
 )
 
@@ -38,6 +55,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[object] = [
         ErrorFormatting,
         AnonymousGate,
+        ScopeGate,
         NulGuard,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(

@@ -118,6 +118,20 @@ class IdInput:
     id: strawberry.ID = strawberry.field(description="The object's global id.")
 
 
+@strawberry.type(description="The answer of a mutation that returns nothing but success or its errors.")
+class Payload:
+    ok: bool = strawberry.field(description="Whether it was done.")
+    user_errors: list[UserError] = strawberry.field(description="Why not, if it was not.")
+
+    @classmethod
+    def done(cls) -> Payload:
+        return cls(ok=True, user_errors=[])
+
+    @classmethod
+    def failed(cls, error: DomainError | DomainErrors) -> Payload:
+        return cls(ok=False, user_errors=UserError.from_exception(error))
+
+
 @strawberry.type(description="The answer of a delete.")
 class DeletePayload:
     deleted_id: strawberry.ID | None = strawberry.field(description="The global id of what was deleted.")

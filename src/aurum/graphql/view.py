@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from aurum.auth.tokens import read_access_token
+from aurum.auth.principal import principal_for
 from aurum.graphql.context import Context
 from aurum.resources import Resources
 from aurum.settings import Settings
@@ -39,11 +39,11 @@ class AurumGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         token = bearer(request.headers.get("authorization"))
-        user_id = read_access_token(self.resources.settings, token) if token else None
+        principal = await principal_for(self.resources, token) if token else None
         return Context(
             resources=self.resources,
             request=request,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
-            user_id=user_id,
-            auth_error=BAD_TOKEN if token and user_id is None else None,
+            principal=principal,
+            auth_error=BAD_TOKEN if token and principal is None else None,
         )

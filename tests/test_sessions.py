@@ -1,0 +1,439 @@
+"""Sessions over GraphQL: refresh rotation and reuse detection, sign-out, password change and reset (with the
+reset mail delivered over real SMTP), sign-in throttling, the email oracle and the password policy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+import time
+import uuid
+from email.message import EmailMessage
+from typing import Any, cast
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aurum.ids import parse_global_id
+from tests.conftest import SmtpSink, register
+from tests.support import GraphQLClient
+
+PASSWORD = "correct horse battery"  # what tests.conftest.register signs up with
+NEW_PASSWORD = "a fresh new passphrase 42"
+AUTH = "accessToken refreshToken expiresIn user { id email }"
+RESET_TOKEN = re.compile(r"aurum_reset_[A-Za-z0-9_-]+")
+OK = {"ok": True, "userErrors": []}
+
+
+def new_email(prefix: str = "session") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def errors(payload: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    return [(e["code"], e["field"]) for e in payload["userErrors"]]
+
+
+def user_uuid(client: GraphQLClient) -> uuid.UUID:
+    parsed = parse_global_id(client.user_id)
+    assert parsed is not None, client.user_id
+    assert parsed[0] == "User", client.user_id
+    return uuid.UUID(str(parsed[1]))
+
+
+async def sign_in(client: GraphQLClient, email: str, password: str) -> dict[str, Any]:
+    return await client.mutate("tokenCreate", {"email": email, "password": password}, AUTH)
+
+
+async def refresh(client: GraphQLClient, refresh_token: str) -> dict[str, Any]:
+    return await client.mutate("tokenRefresh", {"refreshToken": refresh_token}, AUTH)
+
+
+async def revoke(client: GraphQLClient, refresh_token: str) -> dict[str, Any]:
+    return await client.mutate("tokenRevoke", {"refreshToken": refresh_token}, "ok")
+
+
+async def second_session(http: httpx.AsyncClient, email: str, password: str = PASSWORD) -> GraphQLClient:
+    """Another session of the same account (its own tokenCreate), as a client of its own."""
+    client = GraphQLClient(http)
+    payload = await sign_in(client, email, password)
+    assert payload["userErrors"] == [], payload
+    client.token, client.refresh_token, client.email = payload["accessToken"], payload["refreshToken"], email
+    client.user_id = payload["user"]["id"]
+    return client
+
+
+async def assert_access_works(http: httpx.AsyncClient, token: str, email: str) -> None:
+    data = await GraphQLClient(http, token).ok("{ viewer { email } }")
+    assert data["viewer"]["email"] == email
+
+
+async def assert_access_refused(http: httpx.AsyncClient, token: str) -> None:
+    body = await GraphQLClient(http, token).execute("{ viewer { email } }")
+    assert body.get("data") is None, body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
+
+
+async def assert_refresh_refused(client: GraphQLClient, refresh_token: str) -> None:
+    payload = await refresh(client, refresh_token)
+    assert payload["accessToken"] is None, payload
+    assert payload["refreshToken"] is None, payload
+    assert payload["user"] is None, payload
+    assert errors(payload) == [("UNAUTHENTICATED", ["input", "refreshToken"])], payload
+
+
+async def assert_signed_in(http: httpx.AsyncClient, payload: dict[str, Any], email: str) -> None:
+    assert payload["userErrors"] == [], payload
+    assert payload["user"]["email"] == email
+    assert payload["refreshToken"].startswith("aurum_rt_")
+    await assert_access_works(http, payload["accessToken"], email)
+
+
+# --- refresh rotation ---------------------------------------------------------------------------------------
+
+
+async def test_refresh_rotates_both_tokens(http: httpx.AsyncClient, alice: GraphQLClient) -> None:
+    first = await refresh(GraphQLClient(http), alice.refresh_token)
+    await assert_signed_in(http, first, alice.email)
+    assert first["user"]["id"] == alice.user_id
+    assert first["expiresIn"] > 0
+    assert first["accessToken"] != alice.token
+    assert first["refreshToken"] != alice.refresh_token
+    # The new refresh token is good for another round …
+    second = await refresh(GraphQLClient(http), first["refreshToken"])
+    await assert_signed_in(http, second, alice.email)
+    assert second["refreshToken"] not in {alice.refresh_token, first["refreshToken"]}
+    # … while the one just traded is used up.
+    await assert_refresh_refused(GraphQLClient(http), first["refreshToken"])
+
+
+async def test_reusing_a_refresh_token_ends_its_whole_session(
+    http: httpx.AsyncClient, alice: GraphQLClient
+) -> None:
+    other = await second_session(http, alice.email)
+    first = await refresh(alice, alice.refresh_token)
+    latest = await refresh(alice, first["refreshToken"])
+    await assert_signed_in(http, latest, alice.email)  # the control: the family works before the reuse
+
+    # The first refresh token, already used, comes back: a thief or a replay.
+    await assert_refresh_refused(GraphQLClient(http), alice.refresh_token)
+
+    # The whole family is over: the newest refresh token and the newest access token are refused …
+    await assert_refresh_refused(GraphQLClient(http), latest["refreshToken"])
+    await assert_access_refused(http, latest["accessToken"])
+    await assert_access_refused(http, first["accessToken"])
+    # … but the user's other session is untouched.
+    await assert_access_works(http, other.token or "", alice.email)
+    await assert_signed_in(http, await refresh(other, other.refresh_token), alice.email)
+
+
+# --- sign-out -----------------------------------------------------------------------------------------------
+
+
+async def test_sign_out_ends_the_session(http: httpx.AsyncClient, alice: GraphQLClient) -> None:
+    other = await second_session(http, alice.email)
+    await assert_access_works(http, alice.token or "", alice.email)
+    assert await revoke(GraphQLClient(http), alice.refresh_token) == OK
+    await assert_refresh_refused(GraphQLClient(http), alice.refresh_token)
+    await assert_access_refused(http, alice.token or "")
+    # Only that session ended.
+    await assert_access_works(http, other.token or "", alice.email)
+
+
+@pytest.mark.parametrize("garbage", ["garbage", "aurum_rt_" + "x" * 43, ""])
+async def test_sign_out_with_an_unknown_token_answers_the_same(http: httpx.AsyncClient, garbage: str) -> None:
+    assert await revoke(GraphQLClient(http), garbage) == OK
+
+
+# --- password change ----------------------------------------------------------------------------------------
+
+CHANGE = "passwordChange"
+
+
+async def test_password_change_ends_every_session(http: httpx.AsyncClient, alice: GraphQLClient) -> None:
+    other = await second_session(http, alice.email)
+    changed = await alice.mutate(CHANGE, {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}, AUTH)
+    await assert_signed_in(http, changed, alice.email)
+    assert changed["refreshToken"] not in {alice.refresh_token, other.refresh_token}
+
+    for old in (alice, other):
+        await assert_access_refused(http, old.token or "")
+        await assert_refresh_refused(GraphQLClient(http), old.refresh_token)
+    # The tokens in the answer are a session of their own, which keeps working (refresh included).
+    await assert_access_works(http, changed["accessToken"], alice.email)
+    await assert_signed_in(http, await refresh(GraphQLClient(http), changed["refreshToken"]), alice.email)
+
+    stranger = GraphQLClient(http)
+    refused = await sign_in(stranger, alice.email, PASSWORD)
+    assert refused["accessToken"] is None
+    assert errors(refused) == [("BAD_USER_INPUT", ["input", "password"])]
+    await assert_signed_in(http, await sign_in(stranger, alice.email, NEW_PASSWORD), alice.email)
+
+
+async def test_password_change_with_a_wrong_current_password_changes_nothing(
+    http: httpx.AsyncClient, alice: GraphQLClient
+) -> None:
+    other = await second_session(http, alice.email)
+    refused = await alice.mutate(
+        CHANGE, {"currentPassword": PASSWORD + "!", "newPassword": NEW_PASSWORD}, AUTH
+    )
+    assert refused["accessToken"] is None, refused
+    assert refused["refreshToken"] is None, refused
+    assert errors(refused) == [("BAD_USER_INPUT", ["input", "currentPassword"])]
+    for session in (alice, other):
+        await assert_access_works(http, session.token or "", alice.email)
+        await assert_signed_in(http, await refresh(GraphQLClient(http), session.refresh_token), alice.email)
+    stranger = GraphQLClient(http)
+    assert (await sign_in(stranger, alice.email, NEW_PASSWORD))["accessToken"] is None
+    await assert_signed_in(http, await sign_in(stranger, alice.email, PASSWORD), alice.email)
+
+
+# --- throttling ---------------------------------------------------------------------------------------------
+
+
+def assert_rate_limited(payload: dict[str, Any]) -> None:
+    assert payload["accessToken"] is None, payload
+    assert [e["code"] for e in payload["userErrors"]] == ["RATE_LIMITED"], payload
+    assert "try again in" in payload["userErrors"][0]["message"], payload
+
+
+async def test_ten_wrong_passwords_lock_the_account(http: httpx.AsyncClient) -> None:
+    victim = await register(http)
+    attacker = GraphQLClient(http)
+    for attempt in range(10):
+        payload = await sign_in(attacker, victim.email, f"wrong password {attempt}")
+        assert errors(payload) == [("BAD_USER_INPUT", ["input", "password"])], (attempt, payload)
+    # The 11th attempt is refused before the password is looked at, even the right one …
+    assert_rate_limited(await sign_in(attacker, victim.email, PASSWORD))
+    # … from any address, the account's bucket being full …
+    assert_rate_limited(await sign_in(GraphQLClient(http), victim.email.upper(), PASSWORD))
+    # … while another account signing in from elsewhere is not affected.
+    bystander = await register(http)
+    await assert_signed_in(
+        http, await sign_in(GraphQLClient(http), bystander.email, PASSWORD), bystander.email
+    )
+
+
+async def test_ten_failures_from_one_address_lock_the_address(http: httpx.AsyncClient) -> None:
+    known = await register(http)
+    attacker = GraphQLClient(http)
+    for attempt in range(10):
+        payload = await sign_in(attacker, new_email("unknown"), PASSWORD)
+        assert errors(payload) == [("BAD_USER_INPUT", ["input", "password"])], (attempt, payload)
+    assert_rate_limited(await sign_in(attacker, new_email("fresh"), PASSWORD))
+    assert_rate_limited(await sign_in(attacker, known.email, PASSWORD))
+    # Another address signs in to the same account.
+    await assert_signed_in(http, await sign_in(GraphQLClient(http), known.email, PASSWORD), known.email)
+
+
+async def test_aliased_sign_ins_in_one_request_are_throttled(http: httpx.AsyncClient) -> None:
+    victim = await register(http)
+    attacker = GraphQLClient(http)
+    fields = " ".join(
+        f"a{i}: tokenCreate(input: {{email: {json.dumps(victim.email)}, password: "
+        f"{json.dumps(f'guess number {i}')}}}) {{ accessToken userErrors {{ code message field }} }}"
+        for i in range(15)
+    )
+    data = await attacker.ok(f"mutation {{ {fields} }}")
+    codes = [[e["code"] for e in data[f"a{i}"]["userErrors"]] for i in range(15)]
+    checked = [c for c in codes if c != ["RATE_LIMITED"]]
+    assert len(checked) <= 10, codes
+    # Mutation fields run one after another: the first ten are checked, the rest refused unchecked.
+    assert codes == [["BAD_USER_INPUT"]] * 10 + [["RATE_LIMITED"]] * 5, codes
+    for i in range(10, 15):
+        assert_rate_limited(data[f"a{i}"])
+    assert_rate_limited(await sign_in(GraphQLClient(http), victim.email, PASSWORD))
+
+
+async def test_parallel_sign_ins_check_no_more_passwords_than_the_limit(http: httpx.AsyncClient) -> None:
+    victim = await register(http)
+    attacker = GraphQLClient(http)
+    answers = await asyncio.gather(
+        *(sign_in(attacker, victim.email, f"parallel guess {i}") for i in range(25))
+    )
+    codes = sorted(e["code"] for answer in answers for e in answer["userErrors"])
+    assert codes.count("BAD_USER_INPUT") == 10, codes
+    assert codes.count("RATE_LIMITED") == 15, codes
+
+
+# --- the email oracle ---------------------------------------------------------------------------------------
+
+
+async def timed_sign_in(http: httpx.AsyncClient, email: str, password: str) -> tuple[float, dict[str, Any]]:
+    client = GraphQLClient(http)  # an address of its own, so no bucket fills up
+    started = time.perf_counter()
+    payload = await sign_in(client, email, password)
+    return time.perf_counter() - started, payload
+
+
+async def test_unknown_emails_and_wrong_passwords_look_and_take_the_same(http: httpx.AsyncClient) -> None:
+    accounts = [await register(http) for _ in range(6)]
+    await timed_sign_in(http, accounts[-1].email, "warm up the path")
+    unknown_times, known_times, payloads = [], [], []
+    for account in accounts[:5]:  # interleaved, so a slow moment of the machine hits both sides
+        elapsed, unknown = await timed_sign_in(http, new_email("nobody"), PASSWORD)
+        unknown_times.append(elapsed)
+        elapsed, known = await timed_sign_in(http, account.email, PASSWORD + " but wrong")
+        known_times.append(elapsed)
+        payloads += [unknown, known]
+    assert all(p == payloads[0] for p in payloads), payloads
+    assert payloads[0]["accessToken"] is None
+    assert errors(payloads[0]) == [("BAD_USER_INPUT", ["input", "password"])]
+    ratio = statistics.median(unknown_times) / statistics.median(known_times)
+    assert 0.5 <= ratio <= 2.0, (ratio, unknown_times, known_times)
+
+
+# --- the password policy ------------------------------------------------------------------------------------
+
+
+def registering(email: str, password: str) -> dict[str, Any]:
+    return {"email": email, "password": password}
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "password123",
+        "iloveyou12",
+        "PASSWORD123",
+        "{email}",
+        "{EMAIL}",
+        "123456789",
+        "abcdefghi",
+    ],
+)
+async def test_weak_passwords_are_refused(http: httpx.AsyncClient, password: str) -> None:
+    email = new_email("policy")
+    password = password.format(email=email, EMAIL=email.upper())
+    client = GraphQLClient(http)
+    payload = await client.mutate("accountRegister", registering(email, password), AUTH)
+    assert payload["accessToken"] is None, payload
+    assert payload["user"] is None, payload
+    assert errors(payload) == [("BAD_USER_INPUT", ["input", "password"])], payload
+    assert (await sign_in(client, email, password))["accessToken"] is None
+
+
+async def test_a_ten_character_uncommon_password_is_accepted(http: httpx.AsyncClient) -> None:
+    # The control for the refusals above: the policy is not simply refusing everything short.
+    email = new_email("policy")
+    payload = await GraphQLClient(http).mutate("accountRegister", registering(email, "zq8Lm2xw7k"), AUTH)
+    await assert_signed_in(http, payload, email)
+
+
+# --- password reset over SMTP -------------------------------------------------------------------------------
+
+
+def plain_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, message
+    return cast(str, cast(EmailMessage, part).get_content())
+
+
+async def reset_token(smtp_server: SmtpSink, to: str) -> str:
+    message = await smtp_server.wait_for_message(to)
+    found: set[str] = set(RESET_TOKEN.findall(plain_text(message)))
+    assert len(found) == 1, plain_text(message)
+    (token,) = found
+    return token
+
+
+async def request_reset(client: GraphQLClient, email: str) -> dict[str, Any]:
+    return await client.mutate("passwordResetRequest", {"email": email}, "ok")
+
+
+async def reset(client: GraphQLClient, token: str, password: str) -> dict[str, Any]:
+    return await client.mutate("passwordReset", {"token": token, "password": password}, AUTH)
+
+
+async def test_password_reset_by_email(
+    http: httpx.AsyncClient, alice: GraphQLClient, smtp_server: SmtpSink
+) -> None:
+    other = await second_session(http, alice.email)
+    anonymous = GraphQLClient(http)
+    nobody = new_email("nobody")
+    # The same answer whether or not there is an account; the unknown one is asked first, so once the known
+    # one's mail has arrived, a mail to the unknown address would have had its chance too.
+    assert await request_reset(anonymous, nobody) == OK
+    assert await request_reset(anonymous, alice.email.upper()) == OK
+    token = await reset_token(smtp_server, alice.email)
+    assert smtp_server.received_by(nobody) == []
+
+    done = await reset(anonymous, token, NEW_PASSWORD)
+    await assert_signed_in(http, done, alice.email)
+    assert done["user"]["id"] == alice.user_id
+
+    for old in (alice, other):
+        await assert_access_refused(http, old.token or "")
+        await assert_refresh_refused(GraphQLClient(http), old.refresh_token)
+    stranger = GraphQLClient(http)
+    old_password = await sign_in(stranger, alice.email, PASSWORD)
+    assert errors(old_password) == [("BAD_USER_INPUT", ["input", "password"])], old_password
+    await assert_signed_in(http, await sign_in(stranger, alice.email, NEW_PASSWORD), alice.email)
+
+    # The token was single-use, and a made-up one is no better.
+    for bad in (token, "aurum_reset_" + "x" * 43):
+        again = await reset(anonymous, bad, "yet another passphrase 7")
+        assert again["accessToken"] is None, again
+        assert errors(again) == [("BAD_USER_INPUT", ["input", "token"])], again
+    await assert_signed_in(http, await sign_in(stranger, alice.email, NEW_PASSWORD), alice.email)
+
+
+async def test_an_expired_reset_token_is_refused(
+    http: httpx.AsyncClient, alice: GraphQLClient, smtp_server: SmtpSink, owner: AsyncEngine
+) -> None:
+    assert await request_reset(GraphQLClient(http), alice.email) == OK
+    token = await reset_token(smtp_server, alice.email)
+    async with owner.begin() as connection:
+        result = await connection.execute(
+            text(
+                "UPDATE password_reset_tokens SET expires_at = now() - interval '1 minute'"
+                " WHERE user_id = :user_id"
+            ),
+            {"user_id": user_uuid(alice)},
+        )
+        assert result.rowcount == 1
+
+    refused = await reset(GraphQLClient(http), token, NEW_PASSWORD)
+    assert refused["accessToken"] is None, refused
+    assert errors(refused) == [("BAD_USER_INPUT", ["input", "token"])], refused
+    # Nothing changed: the old password and the old session still work.
+    await assert_access_works(http, alice.token or "", alice.email)
+    stranger = GraphQLClient(http)
+    assert (await sign_in(stranger, alice.email, NEW_PASSWORD))["accessToken"] is None
+    await assert_signed_in(http, await sign_in(stranger, alice.email, PASSWORD), alice.email)
+
+
+async def test_a_weak_new_password_does_not_use_up_the_reset_token(
+    http: httpx.AsyncClient, alice: GraphQLClient, smtp_server: SmtpSink
+) -> None:
+    assert await request_reset(GraphQLClient(http), alice.email) == OK
+    token = await reset_token(smtp_server, alice.email)
+    for weak in ("password123", "short", alice.email):
+        refused = await reset(GraphQLClient(http), token, weak)
+        assert refused["accessToken"] is None, refused
+        assert errors(refused) == [("BAD_USER_INPUT", ["input", "password"])], (weak, refused)
+    await assert_access_works(http, alice.token or "", alice.email)  # nothing was revoked either
+    await assert_signed_in(http, await reset(GraphQLClient(http), token, NEW_PASSWORD), alice.email)
+    await assert_access_refused(http, alice.token or "")
+
+
+# --- tokens in the wrong place ------------------------------------------------------------------------------
+
+
+async def test_a_refresh_token_is_not_an_access_token(http: httpx.AsyncClient, alice: GraphQLClient) -> None:
+    await assert_access_works(http, alice.token or "", alice.email)
+    await assert_access_refused(http, alice.refresh_token)
+    # Refused as a bearer, it was not spent: it still refreshes.
+    await assert_signed_in(http, await refresh(GraphQLClient(http), alice.refresh_token), alice.email)
+
+
+async def test_the_access_token_of_a_signed_out_session_is_refused(
+    http: httpx.AsyncClient, alice: GraphQLClient
+) -> None:
+    await assert_access_works(http, alice.token or "", alice.email)
+    assert await revoke(GraphQLClient(http), alice.refresh_token) == OK
+    await assert_access_refused(http, alice.token or "")
+    body = await alice.execute('mutation { pillarCreate(input: {name: "After sign-out"}) { pillar { id } } }')
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
