@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -46,7 +47,7 @@ def engine_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         database_url = "postgresql+asyncpg://" + database_url.removeprefix("postgresql://")
     if not redis_url:
         redis_server, redis_url = start_redis(tmp_path_factory.mktemp("redis"))
-        started.append((stop_redis, redis_server))
+        started.append((partial(stop_redis, force=True), redis_server))
     yield database_url, redis_url
     for stop, server in reversed(started):
         stop(server)

@@ -89,8 +89,12 @@ class StatementCounter:
         self.engine = engine.sync_engine
         self.statements: list[str] = []
 
+    # The process's own background work (the unpublished-event sweep) is not part of any request.
+    BACKGROUND = ("aurum_claim_unpublished_events",)
+
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
+        if not any(marker in statement for marker in self.BACKGROUND):
+            self.statements.append(statement)
 
     def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._count)

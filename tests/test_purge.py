@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.account.model import AccountExport
 from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken
+from aurum.events.model import Event
 from aurum.resources import Resources
-from aurum.worker import purge_expired_credentials
+from aurum.worker import purge_expired_credentials, purge_old_events
 from tests.conftest import register
 from tests.support import uuid_of
 
@@ -54,3 +55,28 @@ async def test_purge_removes_what_expired_for_every_user_and_keeps_the_rest(
         "auth_sessions": 0,
     }
     assert await counts(owner, uuid_of(current.user_id)) == before
+
+
+async def test_events_older_than_the_retention_are_purged(
+    resources: Resources, http: httpx.AsyncClient, owner: AsyncEngine
+) -> None:
+    old, recent = await register(http), await register(http)
+    for client in (old, recent):
+        await client.mutate("pillarCreate", {"name": "Health"}, "pillar { id }")
+    past = datetime.now(UTC) - timedelta(days=resources.settings.event_retention_days + 1)
+    async with owner.begin() as connection:
+        await connection.execute(
+            update(Event).where(Event.user_id == uuid_of(old.user_id)).values(occurred_at=past)
+        )
+
+    assert await purge_old_events({"resources": resources}) >= 1
+
+    async with owner.connect() as connection:
+        left = {
+            client.user_id: await connection.scalar(
+                select(func.count()).select_from(Event).where(Event.user_id == uuid_of(client.user_id))
+            )
+            for client in (old, recent)
+        }
+    assert left[old.user_id] == 0
+    assert left[recent.user_id] >= 1

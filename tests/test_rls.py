@@ -249,7 +249,11 @@ async def test_acting_as_a_user_cannot_write_another_users_rows(
         for table, column in reversed(OWNED.items()):
             delete = text(f"DELETE FROM {table} WHERE {column} = :user_id")
             assert await affected(session, delete, tenants.bob) == 0, table
-            assert await affected(session, delete, tenants.alice) == tenants.alice_rows[table], table
+            deleted = await affected(session, delete, tenants.alice)
+            if table == "events":  # the deletes above were recorded in it, in this same transaction
+                assert deleted >= tenants.alice_rows[table], table
+            else:
+                assert deleted == tenants.alice_rows[table], table
         await session.rollback()
 
     assert await counts(owner, tenants.bob) == tenants.bob_rows

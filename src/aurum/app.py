@@ -17,6 +17,7 @@ from aurum.auth import google
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.logging import configure_logging
+from aurum.realtime.hub import Hub
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings, load_settings
 
@@ -65,7 +66,11 @@ def build_app(
                 from aurum.worker import running_worker
 
                 await stack.enter_async_context(running_worker(opened))
+            hub = Hub(opened)
+            await hub.start()
+            stack.push_async_callback(hub.stop)
             graphql.resources = app.state.resources = opened
+            graphql.hub = app.state.hub = hub
             yield
 
     app = Starlette(

@@ -28,12 +28,34 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
-SET_USER = text("SELECT set_config('app.user_id', :user_id, true)")
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, as the change log records it."""
+
+    kind: str = "user"  # user | api_key | worker | system
+    id: uuid.UUID | None = None
+    request_id: str | None = None
 
 
-async def act_as(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Name the user this transaction acts for: row-level security shows it that user's rows only."""
-    await session.execute(SET_USER, {"user_id": str(user_id)})
+SET_USER = text(
+    "SELECT set_config('app.user_id', :user_id, true), set_config('app.actor', :actor, true),"
+    " set_config('app.actor_id', :actor_id, true), set_config('app.request_id', :request_id, true)"
+)
+
+
+async def act_as(session: AsyncSession, user_id: uuid.UUID, actor: Actor | None = None) -> None:
+    """Name the user this transaction acts for (row-level security shows it that user's rows only) and who
+    is acting, for the change log; one statement."""
+    actor = actor or Actor("user", user_id)
+    await session.execute(
+        SET_USER,
+        {
+            "user_id": str(user_id),
+            "actor": actor.kind,
+            "actor_id": str(actor.id) if actor.id else "",
+            "request_id": actor.request_id or "",
+        },
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -54,11 +76,11 @@ class UnitOfWork:
 
 @asynccontextmanager
 async def unit_of_work(
-    sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID, actor: Actor | None = None
 ) -> AsyncIterator[UnitOfWork]:
     """Run a block in one transaction for ``user_id``; commit on success, roll back on any error."""
     async with sessionmaker() as session, session.begin():
-        await act_as(session, user_id)
+        await act_as(session, user_id, actor)
         uow = UnitOfWork(session=session, user_id=user_id)
         yield uow
     for callback in uow.after_commit:

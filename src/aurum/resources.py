@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +27,23 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
     jobs: JobQueue
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run follow-up work without holding up the answer; it is awaited before the process closes."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def announce(self, user_id: uuid.UUID) -> None:
+        """After a commit: wake the subscribers of this user's new events, wherever they are connected."""
+        from aurum.events.publish import announce
+
+        self.in_background(announce(self, user_id))
+
+    async def settle(self) -> None:
+        if self.background:
+            await asyncio.wait(set(self.background), timeout=10)
 
 
 @asynccontextmanager
@@ -31,19 +51,23 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Start what is embedded, connect to everything, and close it all again on exit."""
     async with embedded_endpoints(settings) as endpoints:
         engine = create_engine(endpoints.database_url, settings)
-        redis: Redis = Redis.from_url(endpoints.redis_url, decode_responses=False)
+        redis: Redis = Redis.from_url(
+            endpoints.redis_url, decode_responses=False, socket_timeout=5, socket_connect_timeout=2
+        )
         jobs = await JobQueue.connect(endpoints.redis_url)
+        resources = Resources(
+            settings=settings,
+            database_url=endpoints.database_url,
+            redis_url=endpoints.redis_url,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            redis=redis,
+            jobs=jobs,
+        )
         try:
-            yield Resources(
-                settings=settings,
-                database_url=endpoints.database_url,
-                redis_url=endpoints.redis_url,
-                engine=engine,
-                sessionmaker=create_sessionmaker(engine),
-                redis=redis,
-                jobs=jobs,
-            )
+            yield resources
         finally:
+            await resources.settle()
             await jobs.close()
             await redis.aclose()
             await engine.dispose()

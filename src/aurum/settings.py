@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
     database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    ws_max_connections_per_user: int = Field(default=20, ge=1, le=1000)
+    ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    ws_queue_size: int = Field(default=256, ge=8, le=100_000)
+    event_sweep_interval: float = Field(default=1.0, gt=0, le=60)
+    event_sweep_age: float = Field(default=1.0, ge=0, le=600)
+    event_retention_days: int = Field(default=90, ge=1, le=3650)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
     smtp_url: str | None = None

@@ -4,6 +4,7 @@ from aurum.account.model import AccountExport
 from aurum.apikey.model import ApiKey
 from aurum.area.model import Area
 from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
+from aurum.events.model import Event
 from aurum.models import Base
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
@@ -16,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Area",
     "AuthSession",
+    "Event",
     "PasswordResetToken",
     "Pillar",
     "Project",

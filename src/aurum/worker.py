@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import aiosmtplib
@@ -88,9 +89,22 @@ async def purge_expired_credentials(ctx: dict[str, Any]) -> int:
     return purged
 
 
+async def purge_old_events(ctx: dict[str, Any]) -> int:
+    """Hourly: keep the change log (and audit trail) for the configured number of days."""
+    resources: Resources = ctx["resources"]
+    keep = timedelta(days=resources.settings.event_retention_days)
+    async with resources.sessionmaker() as session, session.begin():
+        purged = int(await session.scalar(select(sql.aurum_purge_events(keep))) or 0)
+    log.info("old events purged", rows=purged)
+    return purged
+
+
 # Mail jobs carry reset links: their arguments must not linger in Redis as a kept result.
 FUNCTIONS: list[WorkerCoroutine | Function] = [ping, func(send_email, keep_result=0)]
-CRON_JOBS = [cron(purge_expired_credentials, minute={17}, run_at_startup=False)]
+CRON_JOBS = [
+    cron(purge_expired_credentials, minute={17}, run_at_startup=False),
+    cron(purge_old_events, minute={47}, run_at_startup=False),
+]
 
 
 def build_worker(resources: Resources) -> Worker:

@@ -121,5 +121,5 @@ class AccountMutation:
         if outcome.value is None:
             return DeletePayload(deleted_id=None, user_errors=outcome.errors)
         await guard.passed()
-        await forget_sessions(info, outcome.value)
+        await forget_sessions(info, outcome.value, user_id)
         return DeletePayload(deleted_id=strawberry.ID(to_global_id("User", user_id)), user_errors=[])

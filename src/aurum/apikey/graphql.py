@@ -14,6 +14,7 @@ from aurum.apikey.model import ApiKey as ApiKeyModel
 from aurum.auth.graphql import require_person
 from aurum.db import UnitOfWork
 from aurum.errors import DomainError
+from aurum.events.publish import announce_control
 from aurum.graphql.context import Context
 from aurum.graphql.mutations import run_mutation
 from aurum.graphql.node import node_resolver
@@ -121,4 +122,6 @@ class ApiKeyMutation:
 
         outcome = await run_mutation(info, work)
         value = outcome.value
+        if value is not None:  # its open sockets close, in every process
+            await announce_control(info.context.resources, {"api_keys": [str(value.id)]})
         return ApiKeyPayload(api_key=ApiKey.from_row(value) if value else None, user_errors=outcome.errors)

@@ -30,7 +30,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from aurum.auth import service, sessions
 from aurum.auth.exchange import hand_off
 from aurum.auth.model import User
-from aurum.auth.revocation import remember_revoked
+from aurum.auth.revocation import sessions_ended
 from aurum.db import act_as
 from aurum.errors import Conflict, InvalidInput
 from aurum.resources import Resources
@@ -310,8 +310,7 @@ async def _finish(request: Request, resources: Resources) -> str:
     async with resources.sessionmaker() as session, session.begin():
         user, revoked = await _account(session, identity)
         tokens = await sessions.start_session(session, settings, user, "google", sessions.device_of(request))
-    if revoked.session_ids:
-        await remember_revoked(resources.redis, settings, revoked.session_ids)
+    await sessions_ended(resources, revoked.session_ids)
     one_time = await hand_off(resources.redis, tokens)
     return f"{settings.app_url.rstrip('/')}{flow.redirect}#code={one_time}"
 

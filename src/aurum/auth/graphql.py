@@ -12,7 +12,7 @@ from strawberry import Info
 from aurum.auth import reset, service, sessions
 from aurum.auth.model import User as UserModel
 from aurum.auth.passwords import check_password_policy, verify_password
-from aurum.auth.revocation import remember_revoked
+from aurum.auth.revocation import sessions_ended
 from aurum.auth.throttle import LoginThrottle
 from aurum.errors import DomainError, DomainErrors, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from aurum.graphql.context import Context
@@ -135,10 +135,10 @@ WRONG_CREDENTIALS = "Wrong email or password"
 BAD_REFRESH = "This refresh token is not valid: sign in again"
 
 
-async def forget_sessions(info: Info[Context, None], revoked: sessions.Revoked) -> None:
-    resources = info.context.resources
-    if revoked.session_ids:
-        await remember_revoked(resources.redis, resources.settings, revoked.session_ids)
+async def forget_sessions(
+    info: Info[Context, None], revoked: sessions.Revoked, user_id: uuid.UUID | None = None
+) -> None:
+    await sessions_ended(info.context.resources, revoked.session_ids, user_id)
 
 
 def require_person(context: Context) -> uuid.UUID:

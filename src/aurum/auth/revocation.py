@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from aurum.events.publish import announce_control
 from aurum.settings import Settings
+
+if TYPE_CHECKING:
+    from aurum.resources import Resources
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +33,24 @@ async def remember_revoked(redis: Redis, settings: Settings, session_ids: Iterab
         for session_id in session_ids:
             pipe.set(_key(session_id), 1, ex=ttl)
         await pipe.execute()
+
+
+async def sessions_ended(
+    resources: Resources, session_ids: Iterable[uuid.UUID], user_id: uuid.UUID | None = None
+) -> None:
+    """Refuse the ended sessions' access tokens from now on and close their sockets in every process (all
+    of the user's, API keys' included, when ``user_id`` is given: the account is gone)."""
+    ended = list(session_ids)
+    if ended:
+        try:
+            await remember_revoked(resources.redis, resources.settings, ended)
+        except (RedisError, OSError):
+            log.warning("revocation not remembered: redis unavailable")
+    if ended or user_id is not None:
+        message: dict[str, object] = {"sessions": [str(s) for s in ended]}
+        if user_id is not None:
+            message["user"] = str(user_id)
+        await announce_control(resources, message)
 
 
 async def is_revoked(redis: Redis, session_id: uuid.UUID) -> bool:

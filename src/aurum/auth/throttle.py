@@ -6,10 +6,14 @@ from __future__ import annotations
 import hashlib
 import math
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from aurum.errors import RateLimited
 from aurum.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class LoginThrottle:
@@ -30,12 +34,17 @@ class LoginThrottle:
         Counting first (atomically) is what holds against many requests in parallel: each one takes a place,
         so no more than the limit are ever checked in a window."""
         keys = self._keys(email, address)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key in keys:
-                pipe.set(key, 0, ex=self._window, nx=True)
-                pipe.incr(key)
-                pipe.ttl(key)
-            replies = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key in keys:
+                    pipe.set(key, 0, ex=self._window, nx=True)
+                    pipe.incr(key)
+                    pipe.ttl(key)
+                replies = await pipe.execute()
+        except (RedisError, OSError):
+            # Signing in must survive a Redis outage; the Argon2 cost still slows guessing meanwhile.
+            log.warning("throttle skipped: redis unavailable", purpose=self._purpose)
+            return
         for index, limit in enumerate(self._limits):
             count, ttl = replies[3 * index + 1], replies[3 * index + 2]
             if count > limit:
@@ -48,7 +57,10 @@ class LoginThrottle:
     async def succeeded(self, email: str, address: str | None) -> None:
         """A right password clears the account's count and gives the address its place back."""
         account, from_address = self._keys(email, address)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(account)
-            pipe.decr(from_address)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(account)
+                pipe.decr(from_address)
+                await pipe.execute()
+        except (RedisError, OSError):
+            log.warning("throttle not updated: redis unavailable", purpose=self._purpose)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,9 +16,12 @@ from strawberry.dataloader import DataLoader
 from aurum.auth.model import User
 from aurum.auth.principal import Principal
 from aurum.auth.sessions import Device
-from aurum.db import UnitOfWork, read_session, unit_of_work
+from aurum.db import Actor, UnitOfWork, read_session, unit_of_work
 from aurum.errors import Unauthenticated
 from aurum.resources import Resources
+
+if TYPE_CHECKING:
+    from aurum.realtime.hub import Connection, Hub
 
 BatchLoad = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
@@ -33,6 +36,7 @@ class Context:
         request_id: str,
         principal: Principal | None,
         auth_error: str | None = None,
+        hub: Hub | None = None,
     ) -> None:
         self.resources = resources
         self.request = request
@@ -41,6 +45,20 @@ class Context:
         self._user_id = principal.user_id if principal else None
         self.auth_error = auth_error
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self.hub = hub
+        self.connection: Connection | None = None
+        self.connection_params: dict[str, Any] = {}
+
+    def sign_in(self, principal: Principal) -> None:
+        """A WebSocket authenticates after it opens, with its first message."""
+        self.principal = principal
+        self._user_id = principal.user_id
+        self.auth_error = None
+
+    def realtime(self) -> Hub:
+        if self.hub is None:
+            raise RuntimeError("subscriptions are served by the API process only")
+        return self.hub
 
     @property
     def is_authenticated(self) -> bool:
@@ -78,12 +96,20 @@ class Context:
         async with read_session(self.resources.sessionmaker, self.user_id) as session:
             yield session
 
+    @property
+    def actor(self) -> Actor:
+        principal = self.principal
+        if principal is not None and principal.api_key_id is not None:
+            return Actor("api_key", principal.api_key_id, self.request_id)
+        return Actor("user", self._user_id, self.request_id)
+
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[UnitOfWork]:
         user_id = self.user_id
-        async with unit_of_work(self.resources.sessionmaker, user_id) as uow:
+        async with unit_of_work(self.resources.sessionmaker, user_id, self.actor) as uow:
             yield uow
         self.forget_loaded()
+        self.resources.announce(user_id)
 
     async def viewer(self) -> User:
         """The signed-in user, loaded once per request however many fields ask at the same moment."""

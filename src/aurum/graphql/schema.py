@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from aurum.account.graphql import AccountMutation
 from aurum.apikey.graphql import ApiKeyMutation, ApiKeyQuery
 from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
-from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate
+from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate, format_error
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
 from aurum.pillar.graphql import PillarMutation, PillarQuery
 from aurum.project.graphql import ProjectMutation, ProjectQuery
+from aurum.realtime.graphql import Subscription
 from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
 from aurum.task.mutations import TaskMutation
@@ -51,6 +56,25 @@ Mutation = described(
 )
 
 
+class AurumSchema(strawberry.Schema):
+    """Every result leaves with stable error codes, subscription events included (extensions wrap an
+    operation, not each event of a stream); the unexpected is logged once, with the request id."""
+
+    async def _handle_execution_result(
+        self, context: ExecutionContext, result: Any, extensions_runner: Any, **options: Any
+    ) -> ExecutionResult:
+        handled = await super()._handle_execution_result(context, result, extensions_runner, **options)
+        if isinstance(handled, ExecutionResult) and handled.errors:
+            request_id = getattr(context.context, "request_id", None)
+            handled.errors = [format_error(error, request_id) for error in handled.errors]
+        return handled
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors are answers, not log lines."""
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[object] = [
         ErrorFormatting,
@@ -66,7 +90,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)  # type: ignore[arg-type]
+    return AurumSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=described(Subscription, "Following changes live, over graphql-transport-ws."),
+        extensions=extensions,  # type: ignore[arg-type]
+    )
 
 
 def schema_sdl(settings: Settings) -> str:

@@ -1,31 +1,48 @@
-"""The Strawberry ASGI view: builds each request's context from the bearer token."""
+"""The Strawberry ASGI view: each request's context from its bearer token; WebSockets sign in with their
+``connection_init`` payload and are registered with the process's hub."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from aurum.auth.principal import principal_for
 from aurum.graphql.context import Context
+from aurum.realtime.hub import Closer, Connection, Hub
 from aurum.resources import Resources
 from aurum.settings import Settings
 
 BAD_TOKEN = "The access token is invalid or expired: sign in again or refresh it"
+CONNECTION = "aurum.connection"
 
 
-def bearer(header: str | None) -> str | None:
-    if not header:
+def bearer(header: object) -> str | None:
+    if not isinstance(header, str) or not header:
         return None
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def closer(websocket: WebSocket) -> Closer:
+    async def close(code: int, reason: str) -> None:
+        with contextlib.suppress(RuntimeError, OSError):  # already closed
+            await websocket.close(code, reason)
+
+    return close
+
+
 class AurumGraphQL(GraphQL[Context, None]):
     resources: Resources
+    hub: Hub
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         from aurum.graphql.schema import build_schema
@@ -34,11 +51,16 @@ class AurumGraphQL(GraphQL[Context, None]):
             build_schema(settings),
             graphql_ide="graphiql" if settings.is_development else None,
             allow_queries_via_get=True,
+            # The legacy graphql-ws protocol is refused: one handshake, one way to authenticate.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
             **kwargs,
         )
+        self.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        token = bearer(request.headers.get("authorization"))
+        websocket = isinstance(request, WebSocket)
+        token = None if websocket else bearer(request.headers.get("authorization"))
         principal = await principal_for(self.resources, token) if token else None
         return Context(
             resources=self.resources,
@@ -46,4 +68,33 @@ class AurumGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             principal=principal,
             auth_error=BAD_TOKEN if token and principal is None else None,
+            hub=getattr(self, "hub", None),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Sign the socket in with ``{"authorization": "Bearer …"}``; without a valid one it closes (4403)."""
+        params = context.connection_params or {}
+        credential = bearer(params.get("authorization") or params.get("Authorization"))
+        principal = await principal_for(self.resources, credential) if credential else None
+        if principal is None:
+            raise ConnectionRejectionError
+        websocket = context.request
+        assert isinstance(websocket, WebSocket)
+        connection = Connection(
+            principal.user_id, principal.session_id, closer(websocket), principal.api_key_id
+        )
+        if not self.hub.admit(connection, principal.expires_at):
+            raise ConnectionRejectionError
+        websocket.scope[CONNECTION] = connection
+        context.sign_in(principal)
+        context.connection = connection
+        unset: UnsetType = UNSET
+        return unset
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
+            if connection is not None:
+                self.hub.release(connection)
