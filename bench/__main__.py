@@ -2,6 +2,7 @@
 
 Everything runs on loopback in a temporary directory: embedded PostgreSQL and Redis, the app under uvicorn,
 and one user with 5 pillars x 4 areas x 5 projects x 20 tasks (2000 tasks), inserted in bulk.
+Then the realtime benchmark (bench/realtime.py): mutation -> WebSocket delivery and memory per connection.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from aurum.migrate import upgrade
 from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.settings import Settings
+from bench import realtime
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
 REPETITIONS = 30
@@ -317,6 +319,7 @@ async def main() -> None:
             finally:
                 await connection.close()
     report(result)
+    realtime.report(await realtime.measure())
     print(f"\ntotal bench time {time.perf_counter() - started:.1f} s")
 
 

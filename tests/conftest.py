@@ -3,11 +3,9 @@ uvicorn server on loopback, spoken to over HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import os
-import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +18,6 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -30,7 +27,7 @@ from aurum.embedded import start_postgres, start_redis, stop_postgres, stop_redi
 from aurum.migrate import upgrade
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings
-from tests.support import GraphQLClient, StatementCounter, wait_for
+from tests.support import GraphQLClient, StatementCounter, free_port, serving, wait_for
 
 TEST_DATABASE = "aurum_test"
 
@@ -159,28 +156,10 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
         yield opened
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 async def server_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        build_app(settings, resources, run_worker=True),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await wait_for(lambda: server.started, "the test server to start")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(build_app(settings, resources, run_worker=True)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

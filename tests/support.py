@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import uvicorn
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn._types import ASGIApplication
 
 from aurum.ids import parse_global_id
 
@@ -117,3 +121,27 @@ def uuid_of(global_id: str, type_name: str = "User") -> uuid.UUID:
     assert parsed is not None, global_id
     assert parsed[0] == type_name, parsed
     return uuid.UUID(str(parsed[1]))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(app: ASGIApplication | Any, port: int | None = None) -> AsyncIterator[str]:
+    """An app under uvicorn on loopback, in this process, for the duration of the block; yields its URL."""
+    port = port or free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_per_message_deflate=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_for(lambda: server.started or task.done(), f"a server on port {port} to start")
+        assert server.started, f"the server on port {port} did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

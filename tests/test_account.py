@@ -3,7 +3,6 @@ never carry a credential."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -19,7 +18,6 @@ import httpx
 import orjson
 import pytest
 import structlog
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,8 +26,8 @@ from aurum.logging import REDACTED, configure_logging, redact
 from aurum.resources import Resources
 from aurum.settings import Settings, SettingsError, load_settings
 from aurum.tables import metadata
-from tests.conftest import free_port, register
-from tests.support import GraphQLClient, uuid_of, wait_for
+from tests.conftest import register
+from tests.support import GraphQLClient, serving, uuid_of
 
 PASSWORD = "correct horse battery"  # what tests.conftest.register gives every account
 USER_FIELDS = "id email displayName username timezone monthlyAlignmentGoal version"
@@ -414,15 +412,8 @@ PREFLIGHT = {
 async def cors_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
     """A second server on loopback, configured with one allowed origin."""
     app = build_app(settings.model_copy(update={"cors_origins": [ALLOWED_ORIGIN]}), resources)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started, "the CORS test server to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url
 
 
 async def test_cors_allows_the_configured_origin_only(cors_url: str) -> None:

@@ -3,7 +3,6 @@ by a real browser-like client that follows every redirect by hand and keeps cook
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -11,7 +10,6 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
@@ -19,7 +17,6 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func, select, update
@@ -35,7 +32,7 @@ from aurum.auth.model import User
 from aurum.resources import Resources
 from aurum.settings import Settings
 from tests.conftest import free_port
-from tests.support import GraphQLClient, wait_for
+from tests.support import GraphQLClient, serving
 
 CLIENT_ID = "aurum-test.apps.example.com"
 CLIENT_SECRET = "stand-in-client-secret-0123456789abcdef"
@@ -198,19 +195,6 @@ class StandInProvider:
 
 
 # --- servers ------------------------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def serving(app: Starlette, port: int) -> AsyncIterator[None]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await wait_for(lambda: server.started, f"a server on port {port} to start")
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
@@ -34,9 +33,9 @@ from aurum.db import act_as
 from aurum.ids import to_global_id
 from aurum.resources import Resources
 from aurum.settings import Settings
-from tests.conftest import free_port, register
+from tests.conftest import register
 from tests.hierarchy import act, make_area, make_pillar, make_project, make_task
-from tests.support import GraphQLClient, uuid_of, wait_for
+from tests.support import GraphQLClient, serving, uuid_of, wait_for
 from tests.test_auth import claims_for, sign
 from tests.ws import RECORD_CHANGED, Closed, GraphQLSocket, signed_in, socket, ws_url
 
@@ -146,18 +145,8 @@ async def app_server(settings: Settings, resources: Resources, **changes: Any) -
     """A second app on loopback whose settings differ by ``changes``; it shares the database and Redis."""
     configured = settings.model_copy(update=changes)
     app = build_app(configured, dataclasses.replace(resources, settings=configured))
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_per_message_deflate=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started, "the second app to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url
 
 
 # --- signing in ---------------------------------------------------------------------------------------------

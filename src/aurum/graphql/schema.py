@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
@@ -76,15 +76,17 @@ class AurumSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    rules = [depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases)]
     extensions: list[object] = [
         ErrorFormatting,
         AnonymousGate,
         ScopeGate,
         NulGuard,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: AddValidationRules(
-            [depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases)]
-        ),
+        # Clients send the same few documents again and again: parse and validate each once.
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: AddValidationRules(rules),
     ]
     if not settings.is_development:
         from strawberry.extensions import DisableIntrospection
