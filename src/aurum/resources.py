@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aurum.db import create_engine, create_sessionmaker
-from aurum.embedded import embedded_endpoints
+from aurum.embedded import client_name, embedded_endpoints
 from aurum.jobs import JobQueue
 from aurum.settings import Settings
 
@@ -52,7 +52,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     async with embedded_endpoints(settings) as endpoints:
         engine = create_engine(endpoints.database_url, settings)
         redis: Redis = Redis.from_url(
-            endpoints.redis_url, decode_responses=False, socket_timeout=5, socket_connect_timeout=2
+            endpoints.redis_url,
+            decode_responses=False,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            client_name=client_name(),
         )
         jobs = await JobQueue.connect(endpoints.redis_url)
         resources = Resources(
