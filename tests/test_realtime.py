@@ -591,6 +591,27 @@ async def test_revoking_an_api_key_closes_its_sockets(
         assert after not in [c["entityId"] for c in received]
 
 
+async def test_a_revocation_this_process_never_heard_of_closes_the_socket_at_the_next_recheck(
+    settings: Settings, resources: Resources, alice: GraphQLClient, bob: GraphQLClient, owner: AsyncEngine
+) -> None:
+    """As when the control message was lost with Redis: only the durable record says the session ended."""
+    session_id = json.loads(base64.urlsafe_b64decode((alice.token or "").split(".")[1] + "=="))["sid"]
+    async with (
+        app_server(settings, resources, ws_recheck_interval=0.2) as url,
+        signed_in(url, alice.token or "") as ended,
+        signed_in(url, bob.token or "") as standing,
+    ):
+        async with owner.begin() as connection:
+            revoked = await connection.execute(
+                text("UPDATE auth_sessions SET revoked_at = now() WHERE id = :id"), {"id": session_id}
+            )
+            assert revoked.rowcount == 1
+        closed = await ended.closed(timeout=10)
+        assert closed.code == 4403, closed
+        await standing.send({"type": "ping"})
+        assert (await standing.receive())["type"] == "pong"
+
+
 async def test_a_slow_consumer_is_cut_loose_and_resumes_from_its_cursor(
     settings: Settings, resources: Resources, alice: GraphQLClient, origin: str
 ) -> None:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     ws_max_connections_per_user: int = Field(default=20, ge=1, le=1000)
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    ws_recheck_interval: float = Field(default=60.0, gt=0, le=3600)
     ws_queue_size: int = Field(default=256, ge=8, le=100_000)
     event_sweep_interval: float = Field(default=1.0, gt=0, le=60)
     event_sweep_age: float = Field(default=1.0, ge=0, le=600)

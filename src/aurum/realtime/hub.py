@@ -33,6 +33,13 @@ EVENTS_AFTER = text(
     " WHERE user_id = :user_id AND id > :after ORDER BY id LIMIT :limit"
 )
 LAST_EVENT = text("SELECT coalesce(max(id), 0) FROM events WHERE user_id = :user_id")
+# What still stands of a user's credentials, from the durable record (a revocation announced while Redis was
+# away never reached this process).
+ENDED_CREDENTIALS = text(
+    "SELECT id FROM auth_sessions WHERE id = ANY(:sessions) AND revoked_at IS NOT NULL"
+    " UNION ALL SELECT id FROM api_keys WHERE id = ANY(:keys) AND revoked_at IS NOT NULL"
+    " UNION ALL SELECT :user_id WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = :user_id)"
+)
 
 # Close codes (graphql-transport-ws leaves 4000-4999 to applications; 4403 is its "Forbidden").
 TOKEN_EXPIRED = 4403
@@ -103,6 +110,7 @@ class Hub:
         self.tasks = [
             asyncio.create_task(self._listen(), name="hub-listen"),
             asyncio.create_task(self._sweep_loop(), name="hub-sweep"),
+            asyncio.create_task(self._recheck_loop(), name="hub-recheck"),
         ]
 
     async def stop(self) -> None:
@@ -160,6 +168,31 @@ class Hub:
                 raise
             except Exception:  # the sweep must outlive any one failure
                 log.warning("event sweep failed", exc_info=True)
+
+    async def _recheck_loop(self) -> None:
+        """Now and then, close sockets whose session, key or account ended unbeknown to this process."""
+        while True:
+            await asyncio.sleep(self.settings.ws_recheck_interval)
+            for user_id in list(self.connections):
+                try:
+                    await self._recheck(user_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("credentials could not be rechecked", exc_info=True)
+
+    async def _recheck(self, user_id: uuid.UUID) -> None:
+        connections = list(self.connections.get(user_id, ()))
+        sessions = [c.session_id for c in connections if c.session_id is not None]
+        keys = [c.api_key_id for c in connections if c.api_key_id is not None]
+        async with read_session(self.resources.sessionmaker, user_id) as session:
+            rows = await session.execute(
+                ENDED_CREDENTIALS, {"sessions": sessions, "keys": keys, "user_id": user_id}
+            )
+            ended = {row[0] for row in rows}
+        for connection in connections:
+            if ended & {connection.session_id, connection.api_key_id, user_id}:
+                await connection.close(SESSION_ENDED, "Session ended: sign in again")
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
