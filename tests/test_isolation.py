@@ -242,6 +242,7 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
             Case("taskUpdate", {"id": a[role], "dependencyIds": []}),
             Case("taskDelete", {"id": a[role]}),
             Case("taskComplete", {"id": a[role]}),
+            Case("taskSkip", {"id": a[role]}),
             Case("taskReopen", {"id": a[role]}),
             Case("taskMove", {"id": a[role]}),
             Case("taskMove", {"id": a[role], "projectId": b["project"]}),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, Table, func, text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, MetaData, Table, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -52,6 +53,15 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """A CHECK expression keeping ``column`` within ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# Columns kept for the database's own use (search), never read back into objects.
+INTERNAL_COLUMNS = frozenset({"search_vector"})
+
+
+def readable(table: Table) -> list[Column[Any]]:
+    """The columns a read returns: all but the internal ones."""
+    return [column for column in table.c if column.name not in INTERNAL_COLUMNS]
 
 
 def table_of(model: type[Base]) -> Table:

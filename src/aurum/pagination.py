@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, null, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.errors import InvalidInput
+from aurum.models import readable
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -172,7 +173,7 @@ def _page_statement(
     window = [parent, in_range]
     inner = (
         select(
-            table,
+            *readable(table),
             parent.label("_parent"),
             in_range.label("_in_range"),
             *(k.label(f"_k{i}") for i, k in enumerate(keys)),

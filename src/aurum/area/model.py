@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aurum.models import Archivable, Base, UserOwned
+from aurum.search.vector import search_index, search_vector
 
 
 class Area(Archivable, UserOwned, Base):
@@ -26,6 +27,7 @@ class Area(Archivable, UserOwned, Base):
         ForeignKeyConstraint(["pillar_id", "user_id"], ["pillars.id", "pillars.user_id"], ondelete="CASCADE"),
         Index("ix_areas_pillar_list", "pillar_id", "user_id", "sort_order", "id"),
         Index("ix_areas_user_list", "user_id", "archived", "sort_order", "id"),
+        search_index("areas"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint("importance BETWEEN 1 AND 5", name="importance_range"),
         CheckConstraint("archived = (archived_at IS NOT NULL)", name="archived_at_set"),
@@ -38,3 +40,4 @@ class Area(Archivable, UserOwned, Base):
     color: Mapped[str | None] = mapped_column(String(32))
     importance: Mapped[int] = mapped_column(Integer, server_default=text("3"))
     sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    search_vector: Mapped[str] = search_vector()

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Row, Table, select
 from strawberry import Info
 
 from aurum.graphql.context import Context
+from aurum.models import readable
 from aurum.pagination import Ordering, Page, PageArgs, fetch_pages
 
 
@@ -20,7 +21,7 @@ async def row_by_id(info: Info[Context, None], table: Table, object_id: uuid.UUI
 
     async def batch(ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
         async with ctx.reading() as session:
-            statement = select(table).where(table.c.id.in_(ids), table.c.user_id == user_id)
+            statement = select(*readable(table)).where(table.c.id.in_(ids), table.c.user_id == user_id)
             found = {row.id: row for row in (await session.execute(statement)).all()}
         return [found.get(i) for i in ids]
 

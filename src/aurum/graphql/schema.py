@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from aurum.account.graphql import AccountMutation
+from aurum.analytics.graphql import AlignmentQuery
 from aurum.apikey.graphql import ApiKeyMutation, ApiKeyQuery
 from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.exchange import GoogleMutation
@@ -18,9 +19,11 @@ from aurum.auth.graphql import AuthMutation, ViewerQuery
 from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate, format_error
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
+from aurum.onboarding.graphql import OnboardingMutation
 from aurum.pillar.graphql import PillarMutation, PillarQuery
 from aurum.project.graphql import ProjectMutation, ProjectQuery
 from aurum.realtime.graphql import Subscription
+from aurum.search.graphql import SearchQuery
 from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
 from aurum.task.mutations import TaskMutation
@@ -34,7 +37,18 @@ def described(merged: type, description: str) -> type:
 
 Query = described(
     merge_types(
-        "Query", (ViewerQuery, NodeQuery, PillarQuery, AreaQuery, ProjectQuery, TaskQuery, ApiKeyQuery)
+        "Query",
+        (
+            ViewerQuery,
+            NodeQuery,
+            PillarQuery,
+            AreaQuery,
+            ProjectQuery,
+            TaskQuery,
+            ApiKeyQuery,
+            AlignmentQuery,
+            SearchQuery,
+        ),
     ),
     "Reading: the viewer and their hierarchy, and any object by its global id.",
 )
@@ -50,6 +64,7 @@ Mutation = described(
             AreaMutation,
             ProjectMutation,
             TaskMutation,
+            OnboardingMutation,
         ),
     ),
     "Writing: each mutation runs in one transaction; expected failures come back as `userErrors`.",

@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aurum.models import Archivable, Base, UserOwned
+from aurum.search.vector import search_index, search_vector
 
 
 class Pillar(Archivable, UserOwned, Base):
@@ -19,6 +20,7 @@ class Pillar(Archivable, UserOwned, Base):
     __table_args__ = (
         UniqueConstraint("id", "user_id"),
         Index("ix_pillars_user_list", "user_id", "archived", "sort_order", "id"),
+        search_index("pillars"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint(
             "time_allocation IS NULL OR time_allocation BETWEEN 0 AND 100", name="time_allocation_range"
@@ -33,3 +35,4 @@ class Pillar(Archivable, UserOwned, Base):
     sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     time_allocation: Mapped[int | None] = mapped_column(Integer)
     vision_statement: Mapped[str | None] = mapped_column(Text)
+    search_vector: Mapped[str] = search_vector()

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aurum.models import PRIORITIES, Archivable, Base, UserOwned, one_of
+from aurum.search.vector import search_index, search_vector
 
 PROJECT_STATUSES = ("planning", "active", "on_hold", "completed", "cancelled")
 
@@ -29,6 +30,7 @@ class Project(Archivable, UserOwned, Base):
         ForeignKeyConstraint(["area_id", "user_id"], ["areas.id", "areas.user_id"], ondelete="CASCADE"),
         Index("ix_projects_area_list", "area_id", "user_id", "sort_order", "id"),
         Index("ix_projects_user_list", "user_id", "archived", "sort_order", "id"),
+        search_index("projects"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint("importance BETWEEN 1 AND 5", name="importance_range"),
         CheckConstraint(one_of("status", PROJECT_STATUSES), name="status_valid"),
@@ -45,3 +47,4 @@ class Project(Archivable, UserOwned, Base):
     importance: Mapped[int] = mapped_column(Integer, server_default=text("3"))
     deadline: Mapped[date | None] = mapped_column(Date)
     sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    search_vector: Mapped[str] = search_vector()

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import ColumnElement, Row, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, exists, func, literal, or_, select, tuple_
 from strawberry import Info
 
 from aurum.area.model import Area as AreaModel
@@ -19,14 +19,14 @@ from aurum.graphql.node import node_resolver
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
 from aurum.graphql.types import After, Before, Connection, Filter, First, Last, Node, OrderBy, OrderDirection
 from aurum.ids import decode_id, to_global_id
-from aurum.models import table_of
+from aurum.models import readable, table_of
 from aurum.pagination import Ordering, PageArgs, SortKey
 from aurum.pillar.graphql import name_search
 from aurum.project.graphql import Priority, Project, archived_ancestor, project_by_id
 from aurum.project.model import Project as ProjectModel
 from aurum.task import rules
+from aurum.task.model import CLOSED_STATUSES, TaskDependency
 from aurum.task.model import Task as TaskModel
-from aurum.task.model import TaskDependency
 
 TABLE = table_of(TaskModel)
 PROJECTS = table_of(ProjectModel)
@@ -43,6 +43,11 @@ class TaskStatus(Enum):
     IN_PROGRESS = "in_progress"
     REVIEW = "review"
     COMPLETED = "completed"
+    SKIPPED = strawberry.enum_value(
+        "skipped",
+        description="An occurrence of a recurring task closed without being done (taskSkip); it counts as "
+        "neither open nor completed, and shows in the DONE column.",
+    )
 
 
 @strawberry.enum(description="The kanban column a task shows in; it follows the status.")
@@ -145,6 +150,7 @@ class Task(Node):
     project_uuid: strawberry.Private[UUID]
     parent_uuid: strawberry.Private[UUID | None]
     due_time_value: strawberry.Private[time | None]
+    series_uuid: strawberry.Private[UUID | None]
     name: str = strawberry.field(description="The task's name, 1–200 characters.")
     description: str | None = strawberry.field(description="Free text about the task.")
     status: TaskStatus = strawberry.field(description="Where the task stands.")
@@ -159,6 +165,10 @@ class Task(Node):
     completed_at: datetime | None = strawberry.field(description="When it was completed.")
     sort_order: int = strawberry.field(description="Position among its siblings.")
     recurrence: Recurrence | None = strawberry.field(description="How it repeats, if it does.")
+    recurrence_index: int | None = strawberry.field(
+        description="Which occurrence of its recurring series this task is (1 for the first); null for a "
+        "task that never repeated."
+    )
     version: int = strawberry.field(description="Increases with every change; pass as expectedVersion.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
@@ -171,6 +181,7 @@ class Task(Node):
             project_uuid=row.project_id,
             parent_uuid=row.parent_id,
             due_time_value=row.due_time,
+            series_uuid=row.recurrence_series_id,
             name=row.name,
             description=row.description,
             status=TaskStatus(row.status),
@@ -185,6 +196,7 @@ class Task(Node):
             completed_at=row.completed_at,
             sort_order=row.sort_order,
             recurrence=recurrence_of(row),
+            recurrence_index=row.recurrence_index,
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -225,24 +237,64 @@ class Task(Node):
             order_by,
         )
 
-    @strawberry.field(description="Whether it is past due (in the viewer's time zone) and not completed.")
+    @strawberry.field(
+        description="Whether it is past due (in the viewer's time zone) and still open (neither completed "
+        "nor skipped)."
+    )
     async def is_overdue(self, info: Info[Context, None]) -> bool:
+        if self.status is TaskStatus.SKIPPED:
+            return False
         zone = await info.context.timezone()
         return rules.is_overdue(
             self.status.value, self.due_date, self.due_time_value, zone, datetime.now(UTC)
         )
 
+    @strawberry.field(
+        description="The occurrence that follows this one in its recurring series, once it exists "
+        "(completing or skipping this one creates it); null before that, after the last occurrence, or once "
+        "it is deleted."
+    )
+    async def next_occurrence(self, info: Info[Context, None]) -> Task | None:
+        if self.series_uuid is None or self.recurrence_index is None:
+            return None
+        row = await occurrence_row(info, self.series_uuid, self.recurrence_index + 1)
+        return Task.from_row(row) if row is not None else None
+
     @strawberry.field(description="The tasks this one waits for.")
     async def dependencies(self, info: Info[Context, None]) -> list[Task]:
         return [Task.from_row(r) for r in await dependency_rows(info, self.uuid)]
 
-    @strawberry.field(description="The tasks this one waits for that are not completed yet.")
+    @strawberry.field(
+        description="The tasks this one waits for that are still open (a skipped occurrence does not block)."
+    )
     async def blocked_by(self, info: Info[Context, None]) -> list[Task]:
-        return [Task.from_row(r) for r in await dependency_rows(info, self.uuid) if r.status != "completed"]
+        rows = await dependency_rows(info, self.uuid)
+        return [Task.from_row(r) for r in rows if r.status not in CLOSED_STATUSES]
 
-    @strawberry.field(description="Whether every task it waits for is completed.")
+    @strawberry.field(description="Whether every task it waits for is completed (or a skipped occurrence).")
     async def can_start(self, info: Info[Context, None]) -> bool:
-        return all(r.status == "completed" for r in await dependency_rows(info, self.uuid))
+        return all(r.status in CLOSED_STATUSES for r in await dependency_rows(info, self.uuid))
+
+
+async def occurrence_row(info: Info[Context, None], series_id: uuid.UUID, index: int) -> Row[Any] | None:
+    """Occurrence ``index`` of the recurring series ``series_id``; one statement for all of the query."""
+    ctx = info.context
+    user_id = ctx.user_id
+
+    async def batch(keys: Sequence[tuple[uuid.UUID, int]]) -> list[Row[Any] | None]:
+        statement = select(*readable(TABLE)).where(
+            tuple_(TABLE.c.recurrence_series_id, TABLE.c.recurrence_index).in_(list(keys)),
+            TABLE.c.user_id == user_id,
+        )
+        async with ctx.reading() as session:
+            found = {
+                (row.recurrence_series_id, row.recurrence_index): row
+                for row in (await session.execute(statement)).all()
+            }
+        return [found.get(key) for key in keys]
+
+    row: Row[Any] | None = await ctx.loader("occurrences", batch).load((series_id, index))
+    return row
 
 
 async def dependency_rows(info: Info[Context, None], task_id: uuid.UUID) -> list[Row[Any]]:
@@ -251,8 +303,8 @@ async def dependency_rows(info: Info[Context, None], task_id: uuid.UUID) -> list
     user_id = ctx.user_id
 
     async def batch(ids: Sequence[uuid.UUID]) -> list[list[Row[Any]]]:
-        statement = (
-            select(TABLE, DEPENDENCIES.c.task_id.label("_waiting"))
+        statement: Select[Any] = (
+            select(*readable(TABLE), DEPENDENCIES.c.task_id.label("_waiting"))
             .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
             .where(DEPENDENCIES.c.task_id.in_(ids), DEPENDENCIES.c.user_id == user_id)
             .order_by(TABLE.c.sort_order, TABLE.c.id)
@@ -334,7 +386,7 @@ class TaskFilter:
         default=None, description="true: only overdue; false: none overdue."
     )
     completed: bool | None = strawberry.field(
-        default=None, description="true: only completed; false: open ones."
+        default=None, description="true: only completed; false: open ones (neither completed nor skipped)."
     )
     search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
     archived: bool | None = strawberry.field(
@@ -381,7 +433,7 @@ async def task_conditions(
         conditions.append(TABLE.c.due_date >= filter.due_after)
     if filter.completed is not None:
         conditions.append(
-            (TABLE.c.status == "completed") if filter.completed else (TABLE.c.status != "completed")
+            (TABLE.c.status == "completed") if filter.completed else TABLE.c.status.not_in(CLOSED_STATUSES)
         )
     if filter.overdue is not None:
         overdue = await _overdue_condition(info)
@@ -402,7 +454,7 @@ async def _overdue_condition(info: Info[Context, None]) -> ColumnElement[bool]:
         TABLE.c.due_date < today,
         and_(TABLE.c.due_date == today, TABLE.c.due_time.is_not(None), TABLE.c.due_time < clock),
     )
-    return and_(TABLE.c.due_date.is_not(None), TABLE.c.status != "completed", past)
+    return and_(TABLE.c.due_date.is_not(None), TABLE.c.status.not_in(CLOSED_STATUSES), past)
 
 
 async def tasks_under(

@@ -22,8 +22,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aurum.models import PRIORITIES, Base, UserOwned, one_of
+from aurum.search.vector import search_index, search_vector
 
-TASK_STATUSES = ("todo", "in_progress", "review", "completed")
+TASK_STATUSES = ("todo", "in_progress", "review", "completed", "skipped")
+# Statuses that close a task: nothing more to do about it (a skipped occurrence of a recurring task is closed
+# without having been done).
+CLOSED_STATUSES = ("completed", "skipped")
 KANBAN_COLUMNS = ("todo", "in_progress", "review", "done")
 ENERGIES = ("low", "medium", "high")
 CATEGORIES = ("deep_work", "creative", "admin", "communication", "errand", "other")
@@ -49,6 +53,7 @@ class Task(UserOwned, Base):
         Index("ix_tasks_parent_list", "parent_id", "project_id", "sort_order", "id"),
         Index("ix_tasks_user_list", "user_id", "sort_order", "id"),
         Index("ix_tasks_user_due", "user_id", "due_date", "id"),
+        search_index("tasks"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint(one_of("status", TASK_STATUSES), name="status_valid"),
         CheckConstraint(one_of("priority", PRIORITIES), name="priority_valid"),
@@ -83,12 +88,25 @@ class Task(UserOwned, Base):
             "recurrence_weekdays IS NULL OR recurrence_weekdays <@ ARRAY[0,1,2,3,4,5,6]::smallint[]",
             name="weekdays_valid",
         ),
+        # The occurrences of a recurring task: one per number in each series, so completing an occurrence
+        # twice (a retry, a race, reopening) can never make its next occurrence twice.
+        UniqueConstraint("recurrence_series_id", "recurrence_index"),
+        CheckConstraint(
+            "(recurrence_series_id IS NULL) = (recurrence_index IS NULL)", name="recurrence_series_complete"
+        ),
+        CheckConstraint(
+            "recurrence_index IS NULL OR recurrence_index >= 1", name="recurrence_index_positive"
+        ),
+        CheckConstraint(
+            "recurrence_frequency IS NULL OR recurrence_series_id IS NOT NULL", name="recurring_in_series"
+        ),
     )
 
     project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    search_vector: Mapped[str] = search_vector()
     status: Mapped[str] = mapped_column(String(16), server_default=text("'todo'"))
     priority: Mapped[str] = mapped_column(String(16), server_default=text("'medium'"))
     kanban_column: Mapped[str] = mapped_column(String(16), server_default=text("'todo'"))
@@ -107,6 +125,8 @@ class Task(UserOwned, Base):
     recurrence_month_day: Mapped[int | None] = mapped_column(Integer)
     recurrence_end_date: Mapped[date | None] = mapped_column(Date)
     recurrence_count: Mapped[int | None] = mapped_column(Integer)
+    recurrence_series_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    recurrence_index: Mapped[int | None] = mapped_column(Integer)
 
 
 class TaskDependency(Base):

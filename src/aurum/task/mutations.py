@@ -80,7 +80,7 @@ class TaskUpdateInput:
     sort_order: int | None = strawberry.field(default=strawberry.UNSET, description="Position in lists.")
 
 
-@strawberry.input(description="A task to complete or reopen.")
+@strawberry.input(description="A task to complete, skip or reopen.")
 class TaskStatusInput:
     id: strawberry.ID = strawberry.field(description="The task.")
     expected_version: int | None = strawberry.field(
@@ -178,7 +178,10 @@ class TaskMutation:
     async def task_delete(self, info: Info[Context, None], input: Input[IdInput]) -> DeletePayload:
         return await delete_mutation(info, TaskModel, input.id)
 
-    @strawberry.mutation(description="Complete a task (its required subtasks first).")
+    @strawberry.mutation(
+        description="Complete a task (its required subtasks first); an occurrence of a recurring task gets "
+        "its next occurrence, once however often this is repeated."
+    )
     async def task_complete(self, info: Info[Context, None], input: Input[TaskStatusInput]) -> TaskPayload:
         return task_payload(
             await run_mutation(
@@ -186,7 +189,16 @@ class TaskMutation:
             )
         )
 
-    @strawberry.mutation(description="Reopen a completed task.")
+    @strawberry.mutation(
+        description="Skip an occurrence of a recurring task: it becomes SKIPPED (closed, not done) and the "
+        "next occurrence is created, once however often this is repeated."
+    )
+    async def task_skip(self, info: Info[Context, None], input: Input[TaskStatusInput]) -> TaskPayload:
+        return task_payload(
+            await run_mutation(info, lambda uow: service.skip(uow, task_id(input.id), input.expected_version))
+        )
+
+    @strawberry.mutation(description="Reopen a completed or skipped task.")
     async def task_reopen(self, info: Info[Context, None], input: Input[TaskStatusInput]) -> TaskPayload:
         return task_payload(
             await run_mutation(

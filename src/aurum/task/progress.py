@@ -18,9 +18,14 @@ Counts = tuple[int, int]
 async def progress_by(
     session: AsyncSession, user_id: uuid.UUID, level: str, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Counts]:
-    """``{id: (total, completed)}`` for ids of ``level`` (``pillar``, ``area`` or ``project``)."""
+    """``{id: (total, completed)}`` for ids of ``level`` (``pillar``, ``area`` or ``project``). A skipped
+    occurrence of a recurring task is neither work done nor work left: it does not count."""
     completed = func.count().filter(Task.status == "completed")
-    statement = select(func.count(), completed).select_from(Task).where(Task.user_id == user_id)
+    statement = (
+        select(func.count(), completed)
+        .select_from(Task)
+        .where(Task.user_id == user_id, Task.status != "skipped")
+    )
     if level == "project":
         key = Task.project_id
     else:

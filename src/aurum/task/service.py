@@ -6,15 +6,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from aurum import crud
+from aurum.auth.model import User
 from aurum.db import UnitOfWork
 from aurum.errors import InvalidInput, NotFound
 from aurum.project.model import Project
-from aurum.task.model import Task, TaskDependency
+from aurum.task import recurrence as series
+from aurum.task.model import CLOSED_STATUSES, Task, TaskDependency
 from aurum.task.rules import NO_RECURRENCE, Recurrence, check_recurrence, parse_due_time, status_columns
 from aurum.validation import (
     LONG_TEXT,
@@ -45,10 +48,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _status_columns(status: str, now: datetime) -> dict[str, Any]:
+    """The columns that follow from a status; a skipped occurrence is closed (kanban done), not completed."""
+    if status == "skipped":
+        return {"status": "skipped", "completed_at": None, "kanban_column": "done"}
+    return status_columns(status, now)
+
+
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
     cleaned = validate_fields(values, CHECKS)
     if "status" in cleaned:
-        cleaned.update(status_columns(cleaned.pop("status"), _now()))
+        cleaned.update(_status_columns(cleaned.pop("status"), _now()))
     return cleaned
 
 
@@ -58,6 +68,19 @@ def _apply_recurrence(cleaned: dict[str, Any], recurrence: Recurrence | None, du
         return
     check_recurrence(recurrence, due_date, ["input", "recurrence"])
     cleaned.update(recurrence.columns())
+
+
+def _new_series() -> dict[str, Any]:
+    """A task given a rule for the first time is occurrence 1 of a series of its own."""
+    return {"recurrence_series_id": uuid.uuid4(), "recurrence_index": 1}
+
+
+def _check_new_status(values: dict[str, Any]) -> None:
+    if values.get("status") == "skipped":
+        raise InvalidInput(
+            "A new task cannot be skipped: skip an occurrence of a recurring task with taskSkip",
+            ["input", "status"],
+        )
 
 
 async def create(
@@ -74,7 +97,9 @@ async def create(
     checks.run(lambda: cleaned.update(_clean(values)))
     if recurrence is not None:
         checks.run(lambda: _apply_recurrence(cleaned, recurrence, values.get("due_date")))
+        cleaned.update(_new_series())
     checks.run(lambda: _check_due(values))
+    checks.run(lambda: _check_new_status(values))
     checks.raise_any()
     await crud.get_owned(uow.session, Project, project_id, uow.user_id, ["input", "projectId"])
     if parent_id is not None:
@@ -103,6 +128,7 @@ async def update(
     cleaned = _clean(values)
     task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
     crud.check_version(task, expected_version)
+    was_closed = task.status in CLOSED_STATUSES
     if cleaned.get("status") == "completed" and task.status != "completed":
         await _check_subtasks_done(uow, task)
     elif task.status == "completed" and cleaned.get("status") == "completed":
@@ -110,14 +136,23 @@ async def update(
     due_date = cleaned.get("due_date", task.due_date)
     if recurrence is not ...:
         _apply_recurrence(cleaned, recurrence, due_date)
+        if recurrence is not None:
+            series.check_for_occurrence(recurrence, task.recurrence_index, ["input", "recurrence"])
+            if task.recurrence_series_id is None:
+                cleaned.update(_new_series())
     elif task.recurrence_frequency is not None and "due_date" in cleaned:
         check_recurrence(_recurrence_of(task), due_date, ["input", "recurrence"])
     _check_due({"due_date": due_date, "due_time": cleaned.get("due_time", task.due_time)})
+    if cleaned.get("status") == "skipped" and task.status != "skipped":
+        _check_skippable(task, cleaned.get("recurrence_frequency", task.recurrence_frequency), "status")
     for name, value in cleaned.items():
         setattr(task, name, value)
     if dependency_ids is not None:
         await set_dependencies(uow, task.id, dependency_ids)
-    return await crud.save(uow.session, task)
+    task = await crud.save(uow.session, task)
+    if task.status in CLOSED_STATUSES and not was_closed:
+        await _follow(uow, task)
+    return task
 
 
 def _recurrence_of(task: Task) -> Recurrence:
@@ -132,20 +167,101 @@ def _recurrence_of(task: Task) -> Recurrence:
 
 
 async def complete(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | None = None) -> Task:
+    """Complete a task; an occurrence of a recurring task that was open gets its next occurrence."""
     task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
     crud.check_version(task, expected_version)
     if task.status == "completed":
         return task
+    was_closed = task.status in CLOSED_STATUSES
     await _check_subtasks_done(uow, task)
     for name, value in status_columns("completed", _now()).items():
         setattr(task, name, value)
-    return await crud.save(uow.session, task)
+    task = await crud.save(uow.session, task)
+    if not was_closed:
+        await _follow(uow, task)
+    return task
+
+
+async def skip(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | None = None) -> Task:
+    """Close an occurrence of a recurring task without doing it; its next occurrence follows."""
+    task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
+    crud.check_version(task, expected_version)
+    _check_skippable(task, task.recurrence_frequency, "id")
+    if task.status == "skipped":
+        return task
+    for name, value in _status_columns("skipped", _now()).items():
+        setattr(task, name, value)
+    task = await crud.save(uow.session, task)
+    await _follow(uow, task)
+    return task
+
+
+def _check_skippable(task: Task, frequency: str | None, field: str) -> None:
+    if frequency is None:
+        raise InvalidInput("Only an occurrence of a recurring task can be skipped", ["input", field])
+    if task.status == "completed":
+        raise InvalidInput("This occurrence is completed: reopen it first to skip it", ["input", field])
+
+
+async def _follow(uow: UnitOfWork, task: Task) -> None:
+    """Create the occurrence after ``task`` (just completed or skipped), unless the series ends with it.
+
+    Exactly once: the next occurrence is number ``index + 1`` of the series, unique in the table, inserted
+    with ON CONFLICT DO NOTHING. A retried or concurrent completion (the row lock makes it wait, then it finds
+    the task closed), or completing again after reopening, finds that number taken and adds nothing.
+    """
+    if task.recurrence_frequency is None or task.due_date is None or task.recurrence_series_id is None:
+        return
+    index = task.recurrence_index or 1
+    due = series.next_occurrence(_recurrence_of(task), task.due_date, index)
+    if due is None:
+        return
+    reminder = task.reminder_at
+    if reminder is not None:
+        reminder = series.shift_moment(reminder, (due - task.due_date).days, await _zone(uow))
+    last = await uow.session.scalar(
+        select(func.max(Task.sort_order)).where(
+            Task.user_id == uow.user_id,
+            Task.project_id == task.project_id,
+            Task.parent_id.is_not_distinct_from(task.parent_id),
+        )
+    )
+    values = {
+        "user_id": uow.user_id,
+        "project_id": task.project_id,
+        "parent_id": task.parent_id,
+        "name": task.name,
+        "description": task.description,
+        "priority": task.priority,
+        "due_date": due,
+        "due_time": task.due_time,
+        "reminder_at": reminder,
+        "estimated_minutes": task.estimated_minutes,
+        "energy": task.energy,
+        "category": task.category,
+        "subtasks_required": task.subtasks_required,
+        "sort_order": min((last if last is not None else task.sort_order) + 1, 1_000_000),
+        **_recurrence_of(task).columns(),
+        "recurrence_series_id": task.recurrence_series_id,
+        "recurrence_index": index + 1,
+    }
+    await uow.session.execute(
+        insert(Task)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["recurrence_series_id", "recurrence_index"])
+    )
+
+
+async def _zone(uow: UnitOfWork) -> ZoneInfo:
+    timezone = await uow.session.scalar(select(User.timezone).where(User.id == uow.user_id))
+    return ZoneInfo(timezone or "UTC")
 
 
 async def reopen(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | None = None) -> Task:
+    """Reopen a completed or skipped task; the occurrence that followed it stays (and is never made twice)."""
     task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
     crud.check_version(task, expected_version)
-    if task.status != "completed":
+    if task.status not in CLOSED_STATUSES:
         return task
     for name, value in status_columns("todo", _now()).items():
         setattr(task, name, value)

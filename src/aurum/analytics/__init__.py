@@ -1,0 +1,1 @@
+"""Reports computed from the hierarchy: the alignment report."""

@@ -1,0 +1,1 @@
+"""Onboarding: a ready-made first hierarchy from a template."""

@@ -1,0 +1,1 @@
+"""Full-text search over the viewer's objects (PostgreSQL tsvector, GIN indexes, one statement per search)."""
