@@ -33,6 +33,9 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on Task { name version status updatedAt sortOrder completedAt project { id } parent { id }
                 dependencies { id } }
   ... on ApiKey { name version scopes revokedAt }
+  ... on Resource { filename version checksum parent { id } }
+  ... on JournalEntry { title version trashedAt updatedAt template { id } }
+  ... on JournalTemplate { name version updatedAt }
 } }"""
 
 EVERYTHING = """{
@@ -41,6 +44,9 @@ EVERYTHING = """{
   projects(first: 100, filter: {archived: null}) { totalCount nodes { id } }
   tasks(first: 100, filter: {archived: null}) { totalCount nodes { id } }
   apiKeys { id version revokedAt }
+  resources(first: 100) { nodes { id } }
+  journalEntries(first: 100, filter: {trashed: null}) { nodes { id } }
+  journalTemplates(includeBuiltIn: false) { id }
 }"""
 
 
@@ -119,6 +125,16 @@ async def build_world(client: GraphQLClient, label: str) -> World:
         "apiKey { id } secret",
     )
     ids["api key"], world.api_key = key["apiKey"]["id"], key["secret"]
+    template = {"name": f"{label} template"}
+    ids["journal template"] = await create(client, "journalTemplateCreate", template, "journalTemplate")
+    entry = {"title": f"{label} entry", "templateId": ids["journal template"]}
+    ids["journal entry"] = await create(client, "journalEntryCreate", entry, "journalEntry")
+    ids["trashed entry"] = await create(client, "journalEntryCreate", {"title": "Old"}, "journalEntry")
+    await call(client, "journalEntryDelete", "IdInput", {"id": ids["trashed entry"]}, "__typename")
+    from tests.test_resources import PNG, upload  # a real multipart upload
+
+    uploaded = await upload(client, "photo.png", PNG, "image/png", parent_id=ids["task"])
+    ids["file"] = uploaded["resource"]["id"]
     assert await key_works(client.http, world.api_key, client.user_id)
     return world
 
@@ -263,6 +279,25 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
     ]
     # Her API key.
     out += [Case("apiKeyRevoke", {"id": a["api key"]})]
+    # Her files.
+    out += [Case("resourceDelete", {"id": a["file"]})]
+    # Her journal: entries, the trash, her templates.
+    entry, trashed, template = a["journal entry"], a["trashed entry"], a["journal template"]
+    out += [
+        Case("journalEntryUpdate", {"id": entry, "title": "Hacked"}),
+        Case("journalEntryUpdate", {"id": entry, "title": "Hacked", "expectedVersion": versions[entry]}),
+        Case("journalEntryUpdate", {"id": b["journal entry"], "templateId": template}),
+        Case("journalEntryCreate", {"templateId": template}),
+        Case("journalEntryCreate", {"id": entry, "title": "Mine now"}, "CONFLICT"),
+        Case("journalEntryDelete", {"id": entry}),
+        Case("journalEntryDelete", {"id": trashed}),
+        Case("journalEntryRestore", {"id": trashed}),
+        Case("journalEntryPurge", {"id": trashed}),
+        Case("journalEntryPurge", {"id": entry}),
+        Case("journalTemplateUpdate", {"id": template, "name": "Hacked"}),
+        Case("journalTemplateDelete", {"id": template}),
+        Case("journalTemplateCreate", {"id": template, "name": "Mine now"}, "CONFLICT"),
+    ]
     return out
 
 

@@ -115,6 +115,12 @@ async def fill(client: GraphQLClient) -> None:
     for created in (pillar, area, project, first, second):
         assert created["userErrors"] == [], created
     assert second["task"]["dependencies"] == [first["task"]]
+    template = await client.mutate("journalTemplateCreate", {"name": "Evening"}, "journalTemplate { id }")
+    entry = {"title": "Day one", "templateId": template["journalTemplate"]["id"]}
+    assert (await client.mutate("journalEntryCreate", entry, "journalEntry { id }"))["userErrors"] == []
+    from tests.test_resources import PNG, upload  # a file, through a real multipart upload
+
+    assert (await upload(client, "photo.png", PNG, "image/png"))["userErrors"] == []
     key = await client.mutate("apiKeyCreate", {"name": "Sync", "scopes": ["READ"]}, "secret")
     assert key["userErrors"] == [], key
     assert key["secret"], key

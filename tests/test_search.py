@@ -271,7 +271,7 @@ async def test_one_search_is_one_statement(
     listing = "\n\n".join(statements.statements)
     assert statements.count == 2, listing
     assert "set_config" in statements.statements[0]
-    assert statements.statements[1].count("UNION ALL") == 3, listing
+    assert statements.statements[1].count("UNION ALL") == 4, listing  # five sources, journal entries too
 
 
 async def test_anonymous_callers_cannot_search(http: httpx.AsyncClient) -> None:

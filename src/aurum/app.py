@@ -18,6 +18,7 @@ from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.logging import configure_logging
 from aurum.realtime.hub import Hub
+from aurum.resource.routes import UploadGuard, download_file
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings, load_settings
 
@@ -77,9 +78,10 @@ def build_app(
         routes=[
             Route("/health", liveness),
             Route("/api/health", readiness),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", UploadGuard(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/account/exports/{export_id}", download_export),
+            Route("/files/{resource_id}", download_file),
             Route("/auth/google/start", google.start),
             Route("/auth/google/callback", google.callback),
         ],

@@ -5,9 +5,11 @@ from aurum.apikey.model import ApiKey
 from aurum.area.model import Area
 from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
 from aurum.events.model import Event
+from aurum.journal.model import JournalEntry, JournalTemplate  # noqa: F401  (the journal tables)
 from aurum.models import Base
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
+from aurum.resource.model import Resource  # noqa: F401  (files)
 from aurum.task.model import Task, TaskDependency
 
 metadata = Base.metadata

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from aurum.jobs import QUEUE_NAME, redis_settings
 from aurum.mail import Message, mailer_for, recipient_domain
+from aurum.resource.service import sweep_files
 from aurum.resources import Resources
 
 log = structlog.get_logger(__name__)
@@ -99,11 +100,27 @@ async def purge_old_events(ctx: dict[str, Any]) -> int:
     return purged
 
 
+JOURNAL_TRASH_DAYS = 30
+"""Days a journal entry stays in the trash before it is purged for good."""
+
+
+async def purge_journal_trash(ctx: dict[str, Any]) -> int:
+    """Hourly: delete journal entries in the trash for longer than 30 days, for every user at once."""
+    resources: Resources = ctx["resources"]
+    keep = timedelta(days=JOURNAL_TRASH_DAYS)
+    async with resources.sessionmaker() as session, session.begin():
+        purged = int(await session.scalar(select(sql.aurum_purge_journal_trash(keep))) or 0)
+    log.info("journal trash purged", rows=purged)
+    return purged
+
+
 # Mail jobs carry reset links: their arguments must not linger in Redis as a kept result.
 FUNCTIONS: list[WorkerCoroutine | Function] = [ping, func(send_email, keep_result=0)]
 CRON_JOBS = [
     cron(purge_expired_credentials, minute={17}, run_at_startup=False),
     cron(purge_old_events, minute={47}, run_at_startup=False),
+    cron(purge_journal_trash, minute={27}, run_at_startup=False),
+    cron(sweep_files, minute={37}, run_at_startup=False),
 ]
 
 

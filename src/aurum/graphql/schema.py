@@ -19,10 +19,12 @@ from aurum.auth.graphql import AuthMutation, ViewerQuery
 from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate, format_error
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
+from aurum.journal.graphql import JournalMutation, JournalQuery
 from aurum.onboarding.graphql import OnboardingMutation
 from aurum.pillar.graphql import PillarMutation, PillarQuery
 from aurum.project.graphql import ProjectMutation, ProjectQuery
 from aurum.realtime.graphql import Subscription
+from aurum.resource.graphql import ResourceMutation, ResourceQuery
 from aurum.search.graphql import SearchQuery
 from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
@@ -48,6 +50,8 @@ Query = described(
             ApiKeyQuery,
             AlignmentQuery,
             SearchQuery,
+            ResourceQuery,
+            JournalQuery,
         ),
     ),
     "Reading: the viewer and their hierarchy, and any object by its global id.",
@@ -64,7 +68,9 @@ Mutation = described(
             AreaMutation,
             ProjectMutation,
             TaskMutation,
+            JournalMutation,
             OnboardingMutation,
+            ResourceMutation,
         ),
     ),
     "Writing: each mutation runs in one transaction; expected failures come back as `userErrors`.",

@@ -54,6 +54,8 @@ class AurumGraphQL(GraphQL[Context, None]):
             # The legacy graphql-ws protocol is refused: one handshake, one way to authenticate.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
+            # Uploads (the GraphQL multipart spec); aurum.resource.routes.UploadGuard checks them first.
+            multipart_uploads_enabled=True,
             **kwargs,
         )
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection

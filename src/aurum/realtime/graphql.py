@@ -29,6 +29,9 @@ class EntityType(Enum):
     TASK = "TASK"
     USER = "USER"
     API_KEY = "API_KEY"
+    RESOURCE = "RESOURCE"
+    JOURNAL_ENTRY = "JOURNAL_ENTRY"
+    JOURNAL_TEMPLATE = "JOURNAL_TEMPLATE"
 
 
 TYPE_NAMES = {
@@ -38,6 +41,9 @@ TYPE_NAMES = {
     EntityType.TASK: "Task",
     EntityType.USER: "User",
     EntityType.API_KEY: "ApiKey",
+    EntityType.RESOURCE: "Resource",
+    EntityType.JOURNAL_ENTRY: "JournalEntry",
+    EntityType.JOURNAL_TEMPLATE: "JournalTemplate",
 }
 
 

@@ -13,6 +13,8 @@ from aurum.area.graphql import Area
 from aurum.area.model import Area as AreaModel
 from aurum.graphql.context import Context
 from aurum.graphql.types import Node
+from aurum.journal.graphql import JournalEntry
+from aurum.journal.model import JournalEntry as JournalEntryModel
 from aurum.models import table_of
 from aurum.pillar.graphql import Pillar
 from aurum.pillar.model import Pillar as PillarModel
@@ -36,12 +38,20 @@ def archived(table: Any) -> Any:
     return table.c.archived
 
 
+def trashed(table: Any) -> Any:
+    return table.c.trashed_at.is_not(None)
+
+
 # One entry per searchable type (its model needs ``search_vector()`` and ``search_index(...)``).
 SEARCHABLE = (
     Searchable(Source("Pillar", table_of(PillarModel), demoted=archived), Pillar.from_row),
     Searchable(Source("Area", table_of(AreaModel), demoted=archived), Area.from_row),
     Searchable(Source("Project", table_of(ProjectModel), demoted=archived), Project.from_row),
     Searchable(Source("Task", table_of(TaskModel)), Task.from_row),
+    Searchable(
+        Source("JournalEntry", table_of(JournalEntryModel), "title", "content", hidden=trashed),
+        JournalEntry.from_row,
+    ),
 )
 SOURCES = tuple(s.source for s in SEARCHABLE)
 NODES = {s.source.kind: s.node for s in SEARCHABLE}
@@ -49,7 +59,7 @@ NODES = {s.source.kind: s.node for s in SEARCHABLE}
 
 @strawberry.type(description="One result of `search`: what matched, how well, and where.")
 class SearchHit:
-    node: Node = strawberry.field(description="The matching pillar, area, project or task.")
+    node: Node = strawberry.field(description="The matching pillar, area, project, task or journal entry.")
     score: float = strawberry.field(
         description="Relevance, higher first: a name match weighs more than a description match, and "
         "archived objects count half."
@@ -63,7 +73,8 @@ class SearchHit:
 @strawberry.type
 class SearchQuery:
     @strawberry.field(
-        description="Full-text search over the viewer's pillars, areas, projects and tasks, best first. "
+        description="Full-text search over the viewer's pillars, areas, projects, tasks and journal entries "
+        "(not those in the trash), best first. "
         'Words must all occur (any case; the last word may be the start of one); `"a phrase"`, `or` and '
         "`-word` work as in web search. Archived objects are included, ranked lower."
     )

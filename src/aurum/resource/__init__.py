@@ -1,0 +1,1 @@
+"""Files attached to the hierarchy: upload, download, storage and clean-up."""
