@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from aurum.ids import parse_global_id, to_global_id
+from aurum.resources import Resources
 from tests.support import GraphQLClient
 
 TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name } } }"
@@ -36,6 +37,7 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on Resource { filename version checksum parent { id } }
   ... on JournalEntry { title version trashedAt updatedAt template { id } }
   ... on JournalTemplate { name version updatedAt }
+  ... on Notification { read version }
 } }"""
 
 EVERYTHING = """{
@@ -47,6 +49,7 @@ EVERYTHING = """{
   resources(first: 100) { nodes { id } }
   journalEntries(first: 100, filter: {trashed: null}) { nodes { id } }
   journalTemplates(includeBuiltIn: false) { id }
+  notifications(first: 100) { nodes { id } }
 }"""
 
 
@@ -149,8 +152,13 @@ async def key_works(http: httpx.AsyncClient, secret: str, user_id: str) -> bool:
 
 
 @pytest.fixture
-async def worlds(alice: GraphQLClient, bob: GraphQLClient) -> tuple[World, World]:
-    return await build_world(alice, "Alice"), await build_world(bob, "Bob")
+async def worlds(alice: GraphQLClient, bob: GraphQLClient, resources: Resources) -> tuple[World, World]:
+    from tests.test_notifications import notification_of  # made by the scheduler, not a mutation
+
+    made = await build_world(alice, "Alice"), await build_world(bob, "Bob")
+    for world in made:
+        world.ids["notification"] = await notification_of(resources, world.client, world.ids["task"])
+    return made
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -281,6 +289,11 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
     out += [Case("apiKeyRevoke", {"id": a["api key"]})]
     # Her files.
     out += [Case("resourceDelete", {"id": a["file"]})]
+    # Her notifications.
+    out += [
+        Case("notificationMarkRead", {"ids": [a["notification"]]}),
+        Case("notificationMarkRead", {"ids": [b["notification"], a["notification"]]}),
+    ]
     # Her journal: entries, the trash, her templates.
     entry, trashed, template = a["journal entry"], a["trashed entry"], a["journal template"]
     out += [

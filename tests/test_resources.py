@@ -300,3 +300,201 @@ async def test_parent_and_account_deletes_remove_the_bytes(
     assert deleted["userErrors"] == [], deleted
     await wait_for(lambda: swept(0), "the account's bytes removed", timeout=10)
     assert not folder(settings, alice).exists()
+
+
+async def test_a_purged_journal_entry_takes_its_files(
+    alice: GraphQLClient, bob: GraphQLClient, resources: Resources, settings: Settings
+) -> None:
+    entry = (await alice.mutate("journalEntryCreate", {"title": "Trip"}, "journalEntry { id }"))[
+        "journalEntry"
+    ]
+    payload = await upload(alice, "view.png", PNG, "image/png", parent_id=entry["id"])
+    assert payload["userErrors"] == []
+    resource = payload["resource"]
+    assert resource["parent"] == {"__typename": "JournalEntry", "id": entry["id"]}
+    refused = await upload(bob, "view.png", PNG, "image/png", parent_id=entry["id"])
+    assert problems(refused) == [(("input", "parentId"), "NOT_FOUND")]
+    listed = await alice.ok(
+        "query($p: ID) { resources(filter: {parentId: $p}) { totalCount } }", {"p": entry["id"]}
+    )
+    assert listed["resources"]["totalCount"] == 1
+
+    trashed = await alice.ok(
+        "mutation($input: IdInput!) { journalEntryDelete(input: $input) { userErrors { code } } }",
+        {"input": {"id": entry["id"]}},
+    )
+    assert trashed["journalEntryDelete"]["userErrors"] == []
+    # In the trash the file stays: it can still be restored.
+    assert await sweep(resources, storage_for(settings), older_than=0) == 0
+    assert len(stored_files(settings, alice)) == 1
+    purged = await alice.ok(
+        "mutation($input: IdInput!) { journalEntryPurge(input: $input) { deletedId userErrors { code } } }",
+        {"input": {"id": entry["id"]}},
+    )
+    assert purged["journalEntryPurge"] == {"deletedId": entry["id"], "userErrors": []}
+
+    async def swept() -> bool:
+        await sweep(resources, storage_for(settings), older_than=0)
+        return stored_files(settings, alice) == []
+
+    await wait_for(swept, "the purged entry's file removed", timeout=10)
+    assert (await download(alice, resource["url"], alice.token)).status_code == 404
+
+
+# --- avatars through accountUpdate -------------------------------------------------------------------------
+
+AVATAR = """mutation($input: AccountUpdateInput!) { accountUpdate(input: $input) {
+  user { avatarUrl version } userErrors { field message code } } }"""
+
+
+async def post_avatar(
+    client: GraphQLClient,
+    filename: str,
+    content: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = PREFLIGHT,
+    extra: dict[str, Any] | None = None,
+) -> httpx.Response:
+    operations = {"query": AVATAR, "variables": {"input": {"avatar": None, **(extra or {})}}}
+    return await client.http.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.avatar"]})},
+        files={"0": (filename, content, content_type)},
+        headers=headers_of(client, headers),
+    )
+
+
+async def set_avatar(
+    client: GraphQLClient, filename: str, content: bytes, content_type: str, **kw: Any
+) -> Any:
+    response = await post_avatar(client, filename, content, content_type, **kw)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]["accountUpdate"]
+
+
+async def avatar_url(client: GraphQLClient) -> str | None:
+    url: str | None = (await client.ok("{ viewer { avatarUrl } }"))["viewer"]["avatarUrl"]
+    return url
+
+
+async def test_avatar_upload_replace_and_remove(
+    alice: GraphQLClient, bob: GraphQLClient, settings: Settings
+) -> None:
+    assert await avatar_url(alice) is None
+    first = await set_avatar(alice, "me.png", PNG, "image/png", extra={"displayName": "Alice A."})
+    assert first["userErrors"] == []
+    url = first["user"]["avatarUrl"]
+    assert url is not None
+    assert await avatar_url(alice) == url
+    assert (await alice.ok("{ viewer { displayName } }"))["viewer"]["displayName"] == "Alice A."
+    response = await download(alice, url, alice.token)
+    assert (response.status_code, response.content) == (200, PNG)
+    assert response.headers["content-type"] == "image/png"
+    assert (await download(alice, url)).status_code == 401
+    assert (await download(bob, url, bob.token)).status_code == 404
+    # Kept as an IMAGE resource of the owner's.
+    listed = await alice.ok("{ resources { nodes { url kind } } }")
+    assert listed["resources"]["nodes"] == [{"url": url, "kind": "IMAGE"}]
+    [old_file] = stored_files(settings, alice)
+
+    gif = b"GIF89a" + b"\x01\x00\x01\x00" + bytes(64)
+    second = await set_avatar(alice, "me.gif", gif, "image/gif")
+    assert second["userErrors"] == []
+    new_url = second["user"]["avatarUrl"]
+    assert new_url not in (None, url)
+    assert (await download(alice, new_url, alice.token)).content == gif
+    # Replacing it removes the old row and its bytes.
+    await wait_for(lambda: not old_file.exists(), "the old avatar's bytes removed")
+    assert len(stored_files(settings, alice)) == 1
+    assert (await download(alice, url, alice.token)).status_code == 404
+
+    # Null (a plain JSON request) removes it.
+    removed = await alice.mutate("accountUpdate", {"avatar": None}, "user { avatarUrl }")
+    assert removed == {"user": {"avatarUrl": None}, "userErrors": []}
+    await wait_for(lambda: stored_files(settings, alice) == [], "the avatar's bytes removed")
+    assert (await alice.ok("{ resources { totalCount } }"))["resources"]["totalCount"] == 0
+
+
+async def test_deleting_the_avatar_resource_clears_avatar_url(
+    alice: GraphQLClient, settings: Settings
+) -> None:
+    url = (await set_avatar(alice, "me.png", PNG, "image/png"))["user"]["avatarUrl"]
+    resource_id = url.rsplit("/", 1)[1]
+    assert (await delete(alice, "resource", resource_id))["userErrors"] == []
+    assert await avatar_url(alice) is None
+    await wait_for(lambda: stored_files(settings, alice) == [], "the bytes removed")
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "content", "message"),
+    [
+        ("big.png", "image/png", PNG + b"\x00" * (6 * 1024 * 1024 - len(PNG)), "5 MB"),
+        ("me.png", "image/png", PDF, "PDF"),  # a PDF named and declared as a PNG
+        ("me.pdf", "application/pdf", PDF, "image"),  # a real PDF: not an image
+        ("me.txt", "text/plain", b"hello", "image"),
+    ],
+)
+async def test_bad_avatars_are_refused_and_leave_no_bytes(
+    alice: GraphQLClient, settings: Settings, filename: str, content_type: str, content: bytes, message: str
+) -> None:
+    payload = await set_avatar(alice, filename, content, content_type, extra={"displayName": "Changed"})
+    assert payload["user"] is None
+    assert problems(payload) == [(("input", "avatar"), "BAD_USER_INPUT")]
+    assert message in payload["userErrors"][0]["message"]
+    assert stored_files(settings, alice) == []
+    viewer = (await alice.ok("{ viewer { avatarUrl displayName } }"))["viewer"]
+    assert viewer["avatarUrl"] is None
+    assert viewer["displayName"] != "Changed"
+
+
+async def test_a_streamed_oversized_avatar_is_stopped_while_copied(
+    alice: GraphQLClient, settings: Settings
+) -> None:
+    """Without a Content-Length the 5 MB cap is counted as the bytes are stored, not after."""
+    boundary = uuid.uuid4().hex
+    operations = {"query": AVATAR, "variables": {"input": {"avatar": None}}}
+    fields = {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.avatar"]})}
+    parts = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="me.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield parts + head + PNG
+        for _ in range(6):
+            yield b"\x00" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    headers = headers_of(alice, {**PREFLIGHT, "content-type": f"multipart/form-data; boundary={boundary}"})
+    response = await alice.http.post("/graphql", content=body(), headers=headers)
+    assert response.status_code == 200, response.text
+    assert problems(response.json()["data"]["accountUpdate"]) == [(("input", "avatar"), "BAD_USER_INPUT")]
+    assert stored_files(settings, alice) == []
+
+
+async def test_an_avatar_needs_the_csrf_header(alice: GraphQLClient, settings: Settings) -> None:
+    response = await post_avatar(alice, "me.png", PNG, "image/png", headers={})
+    assert response.status_code == 400
+    assert "CSRF" in response.json()["errors"][0]["message"]
+    assert stored_files(settings, alice) == []
+    assert await avatar_url(alice) is None
+
+
+async def test_account_delete_with_an_avatar_removes_its_bytes(
+    alice: GraphQLClient, resources: Resources, settings: Settings
+) -> None:
+    assert (await set_avatar(alice, "me.png", PNG, "image/png"))["userErrors"] == []
+    deleted = await alice.mutate("accountDelete", {"password": "correct horse battery"}, "deletedId")
+    assert deleted["userErrors"] == [], deleted
+
+    async def swept() -> bool:
+        await sweep(resources, storage_for(settings), older_than=0)
+        return not folder(settings, alice).exists()
+
+    await wait_for(swept, "the avatar's bytes removed", timeout=10)

@@ -95,8 +95,8 @@ async def payload(
     return dict(result)
 
 
-async def fill(client: GraphQLClient) -> None:
-    """Rows in every user-owned table, made through the public API."""
+async def fill(client: GraphQLClient, resources: Resources) -> None:
+    """Rows in every user-owned table, made through the public API (and the notification scheduler)."""
     pillar = await client.mutate("pillarCreate", {"name": "Health"}, "pillar { id }")
     area = await client.mutate(
         "areaCreate", {"pillarId": pillar["pillar"]["id"], "name": "Fitness"}, "area { id }"
@@ -115,6 +115,10 @@ async def fill(client: GraphQLClient) -> None:
     for created in (pillar, area, project, first, second):
         assert created["userErrors"] == [], created
     assert second["task"]["dependencies"] == [first["task"]]
+    from tests.test_notifications import notification_of, prefer
+
+    assert (await prefer(client, dueSoonHours=12))["userErrors"] == []
+    await notification_of(resources, client, first["task"]["id"])
     template = await client.mutate("journalTemplateCreate", {"name": "Evening"}, "journalTemplate { id }")
     entry = {"title": "Day one", "templateId": template["journalTemplate"]["id"]}
     assert (await client.mutate("journalEntryCreate", entry, "journalEntry { id }"))["userErrors"] == []
@@ -146,9 +150,11 @@ class Tenants:
 
 
 @pytest.fixture
-async def tenants(alice: GraphQLClient, bob: GraphQLClient, owner: AsyncEngine) -> Tenants:
-    await fill(alice)
-    await fill(bob)
+async def tenants(
+    alice: GraphQLClient, bob: GraphQLClient, owner: AsyncEngine, resources: Resources
+) -> Tenants:
+    await fill(alice, resources)
+    await fill(bob, resources)
     alice_id, bob_id = user_uuid(alice), user_uuid(bob)
     alice_rows, bob_rows = await counts(owner, alice_id), await counts(owner, bob_id)
     # Every table has rows of both users, or the checks below would prove nothing for it.

@@ -7,6 +7,7 @@ from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
 from aurum.events.model import Event
 from aurum.journal.model import JournalEntry, JournalTemplate  # noqa: F401  (the journal tables)
 from aurum.models import Base
+from aurum.notification.model import Notification, NotificationPreferences  # noqa: F401  (notifications)
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
 from aurum.resource.model import Resource  # noqa: F401  (files)

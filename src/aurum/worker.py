@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from aurum.jobs import QUEUE_NAME, redis_settings
 from aurum.mail import Message, mailer_for, recipient_domain
+from aurum.notification.scheduler import purge_notifications, scan_notifications
 from aurum.resource.service import sweep_files
 from aurum.resources import Resources
 
@@ -121,6 +122,8 @@ CRON_JOBS = [
     cron(purge_old_events, minute={47}, run_at_startup=False),
     cron(purge_journal_trash, minute={27}, run_at_startup=False),
     cron(sweep_files, minute={37}, run_at_startup=False),
+    cron(scan_notifications, run_at_startup=False),  # every minute
+    cron(purge_notifications, minute={7}, run_at_startup=False),
 ]
 
 

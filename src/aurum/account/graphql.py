@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry import Info
+from strawberry.file_uploads import Upload
 
 from aurum.account import service
 from aurum.auth.graphql import PasswordGuard, User, forget_sessions, require_person
@@ -17,6 +19,7 @@ from aurum.graphql.context import Context
 from aurum.graphql.mutations import provided, run_mutation
 from aurum.graphql.types import DeletePayload, Input, UserError
 from aurum.ids import to_global_id
+from aurum.resource import service as files
 
 
 @strawberry.input(description="Changes to the account; fields left out stay as they are.")
@@ -32,6 +35,12 @@ class AccountUpdateInput:
     )
     current_password: str | None = strawberry.field(
         default=strawberry.UNSET, description="The password, to change the email."
+    )
+    avatar: Upload | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new avatar, sent as a multipart request (the GraphQL multipart spec): a PNG, JPEG, "
+        "GIF or WebP image of at most 5 MB, kept as an IMAGE resource; null removes it. The old one is "
+        "deleted.",
     )
     expected_version: int | None = strawberry.field(
         default=None, description="Fail with CONFLICT unless the account is at this version."
@@ -63,7 +72,10 @@ NOT_NULL = ("display_name", "timezone")
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Change the profile: name, username, time zone, goal or email.")
+    @strawberry.mutation(
+        description="Change the profile: name, username, time zone, goal, email or avatar (the avatar as a "
+        "multipart request, with an 'apollo-require-preflight' header)."
+    )
     async def account_update(
         self, info: Info[Context, None], input: Input[AccountUpdateInput]
     ) -> AccountPayload:
@@ -73,13 +85,18 @@ class AccountMutation:
             guard = await PasswordGuard.enter(info.context) if current is not None else None
         except DomainError as error:
             return AccountPayload(user=None, user_errors=UserError.from_exception(error))
-        values = provided(input, skip=("expected_version", "current_password"))
+        values = provided(input, skip=("expected_version", "current_password", "avatar"))
+        avatar = input.avatar
+        storage = files.storage_for(info.context.resources.settings)
         for name in NOT_NULL:
             if name in values and values[name] is None:
                 values.pop(name)
 
         async def work(uow: UnitOfWork) -> UserModel:
-            return await service.update(uow, values, input.expected_version, current)
+            user = await service.update(uow, values, input.expected_version, current)
+            if avatar is not strawberry.UNSET:
+                await files.set_avatar(uow, storage, user, cast(files.Upload | None, avatar))
+            return user
 
         outcome = await run_mutation(info, work)
         if guard is not None and outcome.value is not None:

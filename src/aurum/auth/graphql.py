@@ -23,6 +23,7 @@ from aurum.ids import to_global_id
 
 @strawberry.type(description="A person using Aurum Life.")
 class User(Node):
+    avatar_id: strawberry.Private[uuid.UUID | None]  # before ``uuid``, which hides the module below it
     uuid: strawberry.Private[uuid.UUID]
     email: str = strawberry.field(description="The sign-in email, lower case.")
     display_name: str = strawberry.field(description="The name shown to the person.")
@@ -45,6 +46,7 @@ class User(Node):
         return cls(
             id=strawberry.ID(to_global_id("User", row.id)),
             uuid=row.id,
+            avatar_id=row.avatar_resource_id,
             email=row.email,
             display_name=row.display_name,
             username=row.username,
@@ -57,6 +59,16 @@ class User(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+    @strawberry.field(
+        description="Where to download the avatar, with the owner's 'Authorization: Bearer' credentials; "
+        "null without one."
+    )
+    def avatar_url(self, info: Info[Context, None]) -> str | None:
+        if self.avatar_id is None:
+            return None
+        base = info.context.resources.settings.public_url.rstrip("/")
+        return f"{base}/files/{to_global_id('Resource', self.avatar_id)}"
 
 
 @strawberry.type(description="Tokens for a signed-in user, or why there are none.")

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -48,6 +49,10 @@ class User(Timestamped, Base):
     google_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
     # When the person last proved they receive mail at ``email`` (Google sign-in, a password reset).
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The avatar: a Resource of the user's (resources.user_id cascades from users, so this FK is added after).
+    avatar_resource_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("resources.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
 
 class AuthSession(UserOwned, Base):

@@ -20,6 +20,7 @@ from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, S
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
 from aurum.journal.graphql import JournalMutation, JournalQuery
+from aurum.notification.graphql import NotificationMutation, NotificationQuery
 from aurum.onboarding.graphql import OnboardingMutation
 from aurum.pillar.graphql import PillarMutation, PillarQuery
 from aurum.project.graphql import ProjectMutation, ProjectQuery
@@ -52,6 +53,7 @@ Query = described(
             SearchQuery,
             ResourceQuery,
             JournalQuery,
+            NotificationQuery,
         ),
     ),
     "Reading: the viewer and their hierarchy, and any object by its global id.",
@@ -71,6 +73,7 @@ Mutation = described(
             JournalMutation,
             OnboardingMutation,
             ResourceMutation,
+            NotificationMutation,
         ),
     ),
     "Writing: each mutation runs in one transaction; expected failures come back as `userErrors`.",

@@ -17,6 +17,7 @@ from aurum.graphql.context import Context
 from aurum.graphql.node import RESOLVERS
 from aurum.graphql.types import Node
 from aurum.ids import to_global_id
+from aurum.notification.graphql import Notification, notification_by_id
 from aurum.realtime.hub import Change
 from aurum.validation import camel
 
@@ -32,6 +33,7 @@ class EntityType(Enum):
     RESOURCE = "RESOURCE"
     JOURNAL_ENTRY = "JOURNAL_ENTRY"
     JOURNAL_TEMPLATE = "JOURNAL_TEMPLATE"
+    NOTIFICATION = "NOTIFICATION"
 
 
 TYPE_NAMES = {
@@ -44,6 +46,7 @@ TYPE_NAMES = {
     EntityType.RESOURCE: "Resource",
     EntityType.JOURNAL_ENTRY: "JournalEntry",
     EntityType.JOURNAL_TEMPLATE: "JournalTemplate",
+    EntityType.NOTIFICATION: "Notification",
 }
 
 
@@ -136,3 +139,15 @@ class Subscription:
                 continue
             context.forget_loaded()  # a long-lived socket must not show what its loaders cached earlier
             yield ChangeEvent.of(change)
+
+    @strawberry.subscription(description="Each new notification of yours, live, as it is created.")
+    async def notification_created(self, info: Info[Context, None]) -> AsyncGenerator[Notification, None]:
+        context = info.context
+        user_id = context.user_id
+        async for change in context.realtime().changes(user_id, None, context.connection):
+            if change.entity_type != EntityType.NOTIFICATION.value or change.operation != "CREATED":
+                continue
+            context.forget_loaded()
+            found = await notification_by_id(info, change.entity_id)
+            if found is not None:
+                yield found

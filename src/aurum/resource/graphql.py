@@ -63,7 +63,10 @@ def parent_of_row(row: Any) -> tuple[str, uuid.UUID] | None:
     return None
 
 
-@strawberry.type(description="A file attached to a pillar, area, project or task (or to nothing).")
+@strawberry.type(
+    description="A file attached to a pillar, area, project, task or journal entry, or to nothing (an "
+    "avatar, say)."
+)
 class Resource(Node):
     uuid: strawberry.Private[UUID]
     parent_ref: strawberry.Private[tuple[str, UUID] | None]
@@ -123,14 +126,15 @@ def parent_ref(value: strawberry.ID | None, field: list[str]) -> tuple[str, uuid
     if parsed is None:
         raise InvalidInput(f"'{value}' is not a valid id", field)
     if parsed[0] not in service.PARENTS:
-        raise InvalidInput("Files attach to a pillar, area, project or task", field)
+        raise InvalidInput("Files attach to a pillar, area, project, task or journal entry", field)
     return parsed
 
 
 @strawberry.input(description="Which files to list.")
 class ResourceFilter:
     parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only the files attached to this pillar, area, project or task."
+        default=None,
+        description="Only the files attached to this pillar, area, project, task or journal entry.",
     )
     kind: ResourceKind | None = strawberry.field(default=None, description="Only files of this kind.")
 
@@ -179,7 +183,7 @@ class ResourceUploadInput:
         "name and type."
     )
     parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The pillar, area, project or task to attach it to."
+        default=None, description="The pillar, area, project, task or journal entry to attach it to."
     )
 
 

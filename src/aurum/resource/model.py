@@ -10,7 +10,13 @@ from aurum.models import Base, UserOwned, one_of
 
 KINDS = ("DOCUMENT", "IMAGE", "SPREADSHEET", "PRESENTATION", "ARCHIVE", "OTHER")
 # The parents a file can hang on, by their column; each is a composite key so the parent is the owner's.
-PARENT_COLUMNS = {"pillar_id": "pillars", "area_id": "areas", "project_id": "projects", "task_id": "tasks"}
+PARENT_COLUMNS = {
+    "pillar_id": "pillars",
+    "area_id": "areas",
+    "project_id": "projects",
+    "task_id": "tasks",
+    "journal_entry_id": "journal_entries",
+}
 
 
 class Resource(UserOwned, Base):
@@ -32,6 +38,7 @@ class Resource(UserOwned, Base):
     area_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     project_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     task_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    journal_entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(127))
     kind: Mapped[str] = mapped_column(String(16))

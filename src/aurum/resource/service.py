@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from aurum import crud
 from aurum.area.model import Area
+from aurum.auth.model import User
 from aurum.db import UnitOfWork, read_session
 from aurum.errors import InvalidInput
+from aurum.journal.model import JournalEntry
 from aurum.models import UserOwned
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
@@ -34,6 +36,7 @@ IMAGE_CAP = 10 * MB
 DOCUMENT_CAP = 50 * MB
 LARGEST_CAP = DOCUMENT_CAP
 FILE_FIELD = ["input", "file"]
+AVATAR_FIELD = ["input", "avatar"]
 SWEEP_GRACE_SECONDS = 3600.0
 """Bytes without a row are removed only when this old: an upload stores its bytes before its row commits."""
 
@@ -50,6 +53,7 @@ PARENTS: dict[str, Parent] = {
     "Area": Parent(Area, "area_id"),
     "Project": Parent(Project, "project_id"),
     "Task": Parent(Task, "task_id"),
+    "JournalEntry": Parent(JournalEntry, "journal_entry_id"),
 }
 
 
@@ -111,14 +115,14 @@ def cap_of(kind: str) -> int:
     return IMAGE_CAP if kind == "IMAGE" else DOCUMENT_CAP
 
 
-def file_type(filename: str, declared: str | None, head: bytes) -> FileType:
+def file_type(filename: str, declared: str | None, head: bytes, field: list[str] = FILE_FIELD) -> FileType:
     """What the upload is, from its name, its declared type and its first bytes; a mismatch is refused."""
     extension = filename.rpartition(".")[2].lower() if "." in filename else ""
     named = EXTENSIONS.get(extension)
     declared_type = CONTENT_TYPES.get((declared or "").split(";")[0].strip().lower())
     if named and declared_type and named.magic != declared_type.magic:
         raise InvalidInput(
-            f"The file is named .{extension} but declared as {declared}: send a matching type", FILE_FIELD
+            f"The file is named .{extension} but declared as {declared}: send a matching type", field
         )
     expected = named or declared_type
     found = sniff(head)
@@ -128,7 +132,7 @@ def file_type(filename: str, declared: str | None, head: bytes) -> FileType:
         raise InvalidInput(
             f"The content is {NAMES.get(found, 'something else')}, not what its name or type says "
             f"({NAMES[expected.magic]})",
-            FILE_FIELD,
+            field,
         )
     return expected
 
@@ -152,10 +156,8 @@ class Upload(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
 
 
-def too_large(kind: str) -> InvalidInput:
-    return InvalidInput(
-        f"The file is larger than {cap_of(kind) // MB} MB, the limit for this kind of file", FILE_FIELD
-    )
+def too_large(cap: int, field: list[str]) -> InvalidInput:
+    return InvalidInput(f"The file is larger than {cap // MB} MB, the limit for this kind of file", field)
 
 
 @dataclass
@@ -167,15 +169,24 @@ class Stored:
     checksum: str
 
 
-async def store(storage: Storage, user_id: uuid.UUID, file_id: uuid.UUID, upload: Upload) -> Stored:
+async def store(
+    storage: Storage,
+    user_id: uuid.UUID,
+    file_id: uuid.UUID,
+    upload: Upload,
+    field: list[str] = FILE_FIELD,
+    avatar: bool = False,
+) -> Stored:
     """Copy the upload to storage, counting bytes as they pass: past the cap the copy stops and its partial
-    file is removed."""
+    file is removed. An avatar must be an image, of at most ``AVATAR_CAP``."""
     filename = safe_filename(upload.filename)
     head = await upload.read(CHUNK)
-    kind = file_type(filename, upload.content_type, head)
-    cap = cap_of(kind.kind)
+    kind = file_type(filename, upload.content_type, head, field)
+    if avatar and kind.kind != "IMAGE":
+        raise InvalidInput("An avatar is a PNG, JPEG, GIF or WebP image", field)
+    cap = AVATAR_CAP if avatar else cap_of(kind.kind)
     if upload.size is not None and upload.size > cap:
-        raise too_large(kind.kind)  # known before a byte is written
+        raise too_large(cap, field)  # known before a byte is written
     digest = hashlib.sha256()
     counted = 0
 
@@ -185,7 +196,7 @@ async def store(storage: Storage, user_id: uuid.UUID, file_id: uuid.UUID, upload
         while chunk:
             counted += len(chunk)
             if counted > cap:
-                raise too_large(kind.kind)
+                raise too_large(cap, field)
             digest.update(chunk)
             yield chunk
             chunk = await upload.read(CHUNK)
@@ -226,6 +237,33 @@ async def attach(
         await storage.delete(stored.key)
         raise
     return resource
+
+
+async def set_avatar(uow: UnitOfWork, storage: Storage, user: User, upload: Upload | None) -> None:
+    """Make ``upload`` the user's avatar (None: no avatar); the old one's row and bytes go."""
+    old_id = user.avatar_resource_id
+    if upload is not None:
+        file_id = uuid.uuid4()
+        stored = await store(storage, uow.user_id, file_id, upload, AVATAR_FIELD, avatar=True)
+        try:
+            values: dict[str, Any] = {
+                "filename": stored.filename,
+                "content_type": stored.type.content_type,
+                "kind": stored.type.kind,
+                "size": stored.size,
+                "checksum": stored.checksum,
+                "storage_key": stored.key,
+            }
+            await crud.create_owned(uow, Resource, values, file_id)
+        except BaseException:
+            await storage.delete(stored.key)
+            raise
+        user.avatar_resource_id = file_id
+    else:
+        user.avatar_resource_id = None
+    await uow.session.flush()
+    if old_id is not None:
+        await delete(uow, storage, old_id)
 
 
 async def delete(uow: UnitOfWork, storage: Storage, resource_id: uuid.UUID) -> bool:
