@@ -17,6 +17,7 @@ from sqlalchemy import func as sql
 from sqlalchemy import select
 
 from aurum.jobs import QUEUE_NAME, redis_settings
+from aurum.journal.service import TRASH_DAYS
 from aurum.mail import Message, mailer_for, recipient_domain
 from aurum.notification.scheduler import purge_notifications, scan_notifications
 from aurum.resource.service import sweep_files
@@ -101,14 +102,10 @@ async def purge_old_events(ctx: dict[str, Any]) -> int:
     return purged
 
 
-JOURNAL_TRASH_DAYS = 30
-"""Days a journal entry stays in the trash before it is purged for good."""
-
-
 async def purge_journal_trash(ctx: dict[str, Any]) -> int:
-    """Hourly: delete journal entries in the trash for longer than 30 days, for every user at once."""
+    """Hourly: delete journal entries in the trash for longer than ``TRASH_DAYS``, for every user at once."""
     resources: Resources = ctx["resources"]
-    keep = timedelta(days=JOURNAL_TRASH_DAYS)
+    keep = timedelta(days=TRASH_DAYS)
     async with resources.sessionmaker() as session, session.begin():
         purged = int(await session.scalar(select(sql.aurum_purge_journal_trash(keep))) or 0)
     log.info("journal trash purged", rows=purged)
