@@ -212,6 +212,26 @@ def parent_of(value: tuple[str, uuid.UUID] | None) -> dict[str, uuid.UUID]:
     return {PARENTS[value[0]].column: value[1]}
 
 
+async def _save(
+    uow: UnitOfWork, storage: Storage, stored: Stored, file_id: uuid.UUID, extra: dict[str, Any]
+) -> Resource:
+    """The row for bytes just stored; if it cannot be written, the bytes go too."""
+    values: dict[str, Any] = {
+        "filename": stored.filename,
+        "content_type": stored.type.content_type,
+        "kind": stored.type.kind,
+        "size": stored.size,
+        "checksum": stored.checksum,
+        "storage_key": stored.key,
+        **extra,
+    }
+    try:
+        return await crud.create_owned(uow, Resource, values, file_id)
+    except BaseException:
+        await storage.delete(stored.key)
+        raise
+
+
 async def attach(
     uow: UnitOfWork, storage: Storage, upload: Upload, parent: tuple[str, uuid.UUID] | None
 ) -> Resource:
@@ -222,21 +242,7 @@ async def attach(
         )
     file_id = uuid.uuid4()
     stored = await store(storage, uow.user_id, file_id, upload)
-    try:
-        values: dict[str, Any] = {
-            "filename": stored.filename,
-            "content_type": stored.type.content_type,
-            "kind": stored.type.kind,
-            "size": stored.size,
-            "checksum": stored.checksum,
-            "storage_key": stored.key,
-            **parent_of(parent),
-        }
-        resource = await crud.create_owned(uow, Resource, values, file_id)
-    except BaseException:
-        await storage.delete(stored.key)
-        raise
-    return resource
+    return await _save(uow, storage, stored, file_id, parent_of(parent))
 
 
 async def set_avatar(uow: UnitOfWork, storage: Storage, user: User, upload: Upload | None) -> None:
@@ -245,19 +251,7 @@ async def set_avatar(uow: UnitOfWork, storage: Storage, user: User, upload: Uplo
     if upload is not None:
         file_id = uuid.uuid4()
         stored = await store(storage, uow.user_id, file_id, upload, AVATAR_FIELD, avatar=True)
-        try:
-            values: dict[str, Any] = {
-                "filename": stored.filename,
-                "content_type": stored.type.content_type,
-                "kind": stored.type.kind,
-                "size": stored.size,
-                "checksum": stored.checksum,
-                "storage_key": stored.key,
-            }
-            await crud.create_owned(uow, Resource, values, file_id)
-        except BaseException:
-            await storage.delete(stored.key)
-            raise
+        await _save(uow, storage, stored, file_id, {})
         user.avatar_resource_id = file_id
     else:
         user.avatar_resource_id = None
