@@ -27,6 +27,7 @@ from aurum.embedded import start_postgres, start_redis, stop_postgres, stop_redi
 from aurum.migrate import upgrade
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings
+from tests.gemini import StandInGemini
 from tests.support import GraphQLClient, StatementCounter, free_port, serving, wait_for
 
 TEST_DATABASE = "aurum_test"
@@ -135,8 +136,26 @@ def smtp_server() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="session")
+def gemini_server() -> Iterator[StandInGemini]:
+    """A stand-in Gemini server on loopback for the whole session; the test server's model calls go to it."""
+    with StandInGemini() as server:
+        yield server
+
+
+@pytest.fixture
+def gemini(gemini_server: StandInGemini) -> Iterator[StandInGemini]:
+    """The stand-in with a clean script and records for one test (hangs released afterwards)."""
+    gemini_server.reset()
+    yield gemini_server
+    gemini_server.reset()
+
+
+@pytest.fixture(scope="session")
 def settings(
-    engine_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory, smtp_server: SmtpSink
+    engine_urls: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp_server: SmtpSink,
+    gemini_server: StandInGemini,
 ) -> Settings:
     database_url, redis_url = engine_urls
     return Settings(
@@ -145,6 +164,9 @@ def settings(
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         smtp_url=smtp_server.url,
+        gemini_api_key=gemini_server.api_key,
+        gemini_base_url=gemini_server.url,
+        gemini_backoff=0.01,
     )
 
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uvicorn._types import ASGIApplication
 
+from aurum.db import BACKGROUND
 from aurum.ids import parse_global_id
 
 
@@ -94,10 +95,11 @@ class StatementCounter:
         self.statements: list[str] = []
 
     # The process's own background work (the unpublished-event sweep) is not part of any request.
-    BACKGROUND = ("aurum_claim_unpublished_events",)
+    SWEEP = ("aurum_claim_unpublished_events",)
 
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not any(marker in statement for marker in self.BACKGROUND):
+        # Jobs (the scoring job after a write) and after-commit follow-ups are no request's cost either.
+        if BACKGROUND.get() is None and not any(marker in statement for marker in self.SWEEP):
             self.statements.append(statement)
 
     def __enter__(self) -> StatementCounter:
@@ -145,3 +147,19 @@ async def serving(app: ASGIApplication | Any, port: int | None = None) -> AsyncI
     finally:
         server.should_exit = True
         await task
+
+
+async def scores_settled(owner: AsyncEngine, user_id: str) -> None:
+    """Wait until the scoring job has scored every change of this user (a background write of its own)."""
+
+    async def caught_up() -> bool:
+        async with owner.connect() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT generation, scored_generation FROM hrm_score_state WHERE user_id = :id"),
+                    {"id": uuid_of(user_id)},
+                )
+            ).first()
+        return row is None or row.scored_generation >= row.generation
+
+    await wait_for(caught_up, "the scoring job to catch up")

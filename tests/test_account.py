@@ -27,7 +27,7 @@ from aurum.resources import Resources
 from aurum.settings import Settings, SettingsError, load_settings
 from aurum.tables import metadata
 from tests.conftest import register
-from tests.support import GraphQLClient, serving, uuid_of
+from tests.support import GraphQLClient, scores_settled, serving, uuid_of
 
 PASSWORD = "correct horse battery"  # what tests.conftest.register gives every account
 USER_FIELDS = "id email displayName username timezone monthlyAlignmentGoal version"
@@ -324,6 +324,7 @@ async def test_deleting_with_a_wrong_password_deletes_nothing(
     alice: GraphQLClient, owner: AsyncEngine
 ) -> None:
     await build_hierarchy(alice, "Kept")
+    await scores_settled(owner, alice.user_id)  # the scoring job's own write comes after the mutations
     alice_uuid = uuid_of(alice.user_id, "User")
     before = await rows_of(owner, alice_uuid)
     for password in (PASSWORD + "!", ""):

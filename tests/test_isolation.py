@@ -17,7 +17,7 @@ import pytest
 
 from aurum.ids import parse_global_id, to_global_id
 from aurum.resources import Resources
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, wait_for
 
 TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name } } }"
 INTROSPECTION = f"""{{ __schema {{ queryType {{ name }} mutationType {{ name }}
@@ -38,6 +38,8 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on JournalEntry { title version trashedAt updatedAt template { id } }
   ... on JournalTemplate { name version updatedAt }
   ... on Notification { read version }
+  ... on Insight { insightStatus: status pinned version }
+  ... on AnalysisRun { runStatus: status version }
 } }"""
 
 EVERYTHING = """{
@@ -50,6 +52,8 @@ EVERYTHING = """{
   journalEntries(first: 100, filter: {trashed: null}) { nodes { id } }
   journalTemplates(includeBuiltIn: false) { id }
   notifications(first: 100) { nodes { id } }
+  insights(first: 100, filter: {status: [ACTIVE, DISMISSED, EXPIRED]}) { nodes { id } }
+  analysisRuns(first: 100) { nodes { id } }
 }"""
 
 
@@ -138,8 +142,28 @@ async def build_world(client: GraphQLClient, label: str) -> World:
 
     uploaded = await upload(client, "photo.png", PNG, "image/png", parent_id=ids["task"])
     ids["file"] = uploaded["resource"]["id"]
+    ids["analysis run"], ids["insight"] = await analysed(client, ids["task"])
     assert await key_works(client.http, world.api_key, client.user_id)
     return world
+
+
+async def analysed(client: GraphQLClient, task_id: str, depth: str = "QUICK") -> tuple[str, str]:
+    """A finished analysis of the task, and the insight it found (its priority reasoning)."""
+    request = {"scopeId": task_id, "depth": depth}
+    run = await call(client, "analysisRequest", "AnalysisRequestInput", request, "run { id }")
+    run_id = run["run"]["id"]
+    found: list[str] = []
+
+    async def finished() -> bool:
+        data = await client.ok(
+            "query($id: ID!) { analysisRun(id: $id) { status insights { id } } }", {"id": run_id}
+        )
+        found[:] = [i["id"] for i in data["analysisRun"]["insights"]]
+        return bool(data["analysisRun"]["status"] == "SUCCEEDED")
+
+    await wait_for(finished, "the analysis to finish")
+    assert found, "the analysis found nothing"
+    return run_id, found[0]
 
 
 async def key_works(http: httpx.AsyncClient, secret: str, user_id: str) -> bool:
@@ -310,6 +334,15 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
         Case("journalTemplateUpdate", {"id": template, "name": "Hacked"}),
         Case("journalTemplateDelete", {"id": template}),
         Case("journalTemplateCreate", {"id": template, "name": "Mine now"}, "CONFLICT"),
+    ]
+    # Her HRM: verdicts on her priorities and insights, pinning, dismissing, analysing her records.
+    out += [
+        Case("taskPriorityFeedback", {"taskId": a["task"], "verdict": "TOO_HIGH"}),
+        Case("insightFeedback", {"insightId": a["insight"], "verdict": "REJECTED"}),
+        Case("insightPin", {"id": a["insight"], "pinned": True}),
+        Case("insightDismiss", {"id": a["insight"]}),
+        Case("analysisRequest", {"scopeId": a["project"]}),
+        Case("analysisRequest", {"scopeId": a["task"], "depth": "DEEP"}),
     ]
     return out
 

@@ -15,9 +15,9 @@ from aurum.journal.model import JournalEntry
 from aurum.resources import Resources
 from aurum.worker import purge_journal_trash
 from tests.conftest import register
-from tests.support import GraphQLClient, uuid_of
+from tests.support import GraphQLClient, uuid_of, wait_for
 
-ENTRY = """id title content mood energy tags wordCount readingMinutes trashedAt version createdAt
+ENTRY = """id title content mood energy tags wordCount readingMinutes trashedAt version createdAt updatedAt
   templateAnswers { prompt answer } template { id name type builtIn }
   sentiment { score label keywords themes source }"""
 LIST = f"""query($filter: JournalEntryFilter, $first: Int, $after: String) {{
@@ -61,6 +61,19 @@ async def errors(
         {"input": input},
     )
     return [(e["code"], e["field"]) for e in data["r"]["userErrors"]]
+
+
+async def analysed(client: GraphQLClient, entry_id: str, selection: str = ENTRY) -> dict[str, Any]:
+    """The entry once its sentiment job has written a sentiment."""
+    query = f"query($id: ID!) {{ node(id: $id) {{ ... on JournalEntry {{ {selection} }} }} }}"
+    found: dict[str, Any] = {}
+
+    async def judged() -> bool:
+        found.update((await client.ok(query, {"id": entry_id}))["node"])
+        return found["sentiment"] is not None
+
+    await wait_for(judged, "the entry's sentiment")
+    return found
 
 
 async def set_created(owner: AsyncEngine, entry_id: str, when: datetime) -> None:
@@ -264,7 +277,8 @@ async def test_sentiment_from_a_local_lexicon(alice: GraphQLClient) -> None:
         content="I feel grateful and happy. The project meeting at work was a great success, "
         "and I am proud of the team.",
     )
-    sentiment = happy["sentiment"]
+    assert happy["sentiment"] is None  # a job reads it after the commit
+    sentiment = (await analysed(alice, happy["id"]))["sentiment"]
     assert sentiment["label"] == "positive"
     assert 0.5 < sentiment["score"] <= 1
     assert sentiment["source"] == "RULES"
@@ -273,13 +287,15 @@ async def test_sentiment_from_a_local_lexicon(alice: GraphQLClient) -> None:
     assert sentiment["themes"][0] == "work"
 
     sad = await write(alice, content="Awful, exhausting week. I was anxious and sad, and not happy at all.")
-    assert sad["sentiment"]["label"] == "negative"
-    assert sad["sentiment"]["score"] < -0.5
-    assert "happy" in sad["sentiment"]["keywords"]  # negated: it counted against
+    sad_sentiment = (await analysed(alice, sad["id"]))["sentiment"]
+    assert sad_sentiment["label"] == "negative"
+    assert sad_sentiment["score"] < -0.5
+    assert "happy" in sad_sentiment["keywords"]  # negated: it counted against
 
     flat = await write(alice, content="Bought bread. Took the train to the office.")
-    assert flat["sentiment"]["label"] == "neutral"
-    assert flat["sentiment"]["score"] == 0
+    flat_sentiment = (await analysed(alice, flat["id"]))["sentiment"]
+    assert flat_sentiment["label"] == "neutral"
+    assert flat_sentiment["score"] == 0
     assert (await write(alice, title=""))["sentiment"] is None
 
     turned = await alice.mutate(
@@ -287,7 +303,8 @@ async def test_sentiment_from_a_local_lexicon(alice: GraphQLClient) -> None:
         {"id": flat["id"], "content": "The train was late and I felt terrible and frustrated."},
         "journalEntry { sentiment { label } }",
     )
-    assert turned["journalEntry"]["sentiment"]["label"] == "negative"
+    assert turned["journalEntry"]["sentiment"] is None  # cleared with the old text, read again by a job
+    assert (await analysed(alice, flat["id"]))["sentiment"]["label"] == "negative"
 
 
 async def test_templates_built_in_and_own(alice: GraphQLClient, bob: GraphQLClient) -> None:

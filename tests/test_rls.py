@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aurum.db import act_as
+from aurum.hrm.scoring import rescore
 from aurum.ids import parse_global_id
 from aurum.resources import Resources
 from aurum.rls import APP_ROLE
@@ -138,6 +139,21 @@ async def fill(client: GraphQLClient, resources: Resources) -> None:
     assert reset == {"ok": True, "userErrors": []}
     exported = await payload(client, "mutation { accountExport { url userErrors { code } } }")
     assert exported["url"], exported
+    await fill_hrm(client, resources, first["task"]["id"])
+
+
+async def fill_hrm(client: GraphQLClient, resources: Resources, task_id: str) -> None:
+    """Preferences and a weight, a verdict, stored scores, and an analysis that asked the (stand-in) model."""
+    from tests.test_isolation import analysed
+
+    preferences = {"aiEnabled": True, "ruleWeights": [{"ruleCode": "TASK_AGE", "weight": 0.5}]}
+    assert (await client.mutate("hrmPreferencesUpdate", preferences, "preferences { aiEnabled }"))[
+        "userErrors"
+    ] == []
+    verdict = {"taskId": task_id, "verdict": "TOO_HIGH"}
+    assert (await client.mutate("taskPriorityFeedback", verdict, "task { id }"))["userErrors"] == []
+    await rescore(resources, user_uuid(client), force=True)
+    await analysed(client, task_id, depth="BALANCED")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from aurum.account.routes import download_export
 from aurum.auth import google
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
+from aurum.hrm.registry import verify_rules
 from aurum.logging import configure_logging
 from aurum.realtime.hub import Hub
 from aurum.resource.routes import UploadGuard, download_file
@@ -66,7 +67,9 @@ def build_app(
             if run_worker:
                 from aurum.worker import running_worker
 
-                await stack.enter_async_context(running_worker(opened))
+                await stack.enter_async_context(running_worker(opened))  # it verifies the rules too
+            else:
+                await verify_rules(opened.sessionmaker)
             hub = Hub(opened)
             await hub.start()
             stack.push_async_callback(hub.stop)

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from aurum.db import BACKGROUND
 from aurum.settings import Settings
 
 SENSITIVE_KEY = re.compile(r"pass|secret|token|authorization|cookie|credential|api_?key", re.IGNORECASE)
@@ -50,6 +51,14 @@ class AccessLogRedaction(logging.Filter):
         return True
 
 
+def background(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Name the background work (a job, an after-commit follow-up) a line comes from."""
+    kind = BACKGROUND.get()
+    if kind is not None:
+        event.setdefault("background", kind)
+    return event
+
+
 def configure_logging(settings: Settings) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -60,6 +69,7 @@ def configure_logging(settings: Settings) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            background,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
             structlog.processors.format_exc_info,

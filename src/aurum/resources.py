@@ -7,15 +7,23 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from aurum.db import create_engine, create_sessionmaker
+from aurum.db import BACKGROUND, create_engine, create_sessionmaker
 from aurum.embedded import client_name, embedded_endpoints
 from aurum.jobs import JobQueue
 from aurum.settings import Settings
+
+if TYPE_CHECKING:
+    from aurum.hrm.llm import ModelClient
+
+
+async def _as_background(kind: str, work: Coroutine[Any, Any, None]) -> None:
+    BACKGROUND.set(kind)
+    await work
 
 
 @dataclass
@@ -28,10 +36,11 @@ class Resources:
     redis: Redis
     jobs: JobQueue
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    model_client: ModelClient | None = None  # made on first use: aurum.hrm.llm.model_client
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work without holding up the answer; it is awaited before the process closes."""
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(_as_background("after-commit", work))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
@@ -72,6 +81,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             yield resources
         finally:
             await resources.settle()
+            if resources.model_client is not None:
+                await resources.model_client.aclose()
             await jobs.close()
             await redis.aclose()
             await engine.dispose()

@@ -58,11 +58,21 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=90, ge=1, le=3650)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
+    # An analysis run pending this long after its last change is queued again (a worker died under it).
+    analysis_stuck_seconds: float = Field(default=180.0, gt=0, le=86400)
     smtp_url: str | None = None
     mail_from: str = "Aurum Life <no-reply@aurum.life>"
     google_client_id: str | None = None
     google_client_secret: str | None = None
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    gemini_api_key: str | None = None  # unset: no AI, the HRM works from its rules alone
+    gemini_model: str = Field(default="gemini-2.5-flash", min_length=1)
+    gemini_base_url: str | None = None  # for proxies and stand-ins; unset: Google's
+    gemini_timeout: float = Field(default=20.0, gt=0, le=300)  # seconds, per attempt
+    gemini_max_attempts: int = Field(default=3, ge=1, le=10)
+    gemini_backoff: float = Field(default=0.2, ge=0, le=30)  # seconds before the first retry, doubling
+    gemini_cache_seconds: int = Field(default=24 * 3600, ge=1, le=30 * 24 * 3600)
+    ai_monthly_quota: int = Field(default=300, ge=0)  # model calls per user per calendar month
 
     @field_validator("database_url")
     @classmethod
@@ -83,9 +93,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("google_client_id", "google_client_secret")
+    @field_validator("google_client_id", "google_client_secret", "gemini_api_key")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("gemini_base_url")
+    @classmethod
+    def _gemini_base_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value or None
 
     @field_validator("smtp_url")

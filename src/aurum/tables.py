@@ -5,6 +5,17 @@ from aurum.apikey.model import ApiKey
 from aurum.area.model import Area
 from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
 from aurum.events.model import Event
+from aurum.hrm.model import (  # noqa: F401  (the HRM tables)
+    AiUsage,
+    AnalysisRun,
+    HrmFeedback,
+    HrmPreferences,
+    HrmRule,
+    HrmRuleWeight,
+    Insight,
+    ScoreState,
+    TaskScore,
+)
 from aurum.journal.model import JournalEntry, JournalTemplate  # noqa: F401  (the journal tables)
 from aurum.models import Base
 from aurum.notification.model import Notification, NotificationPreferences  # noqa: F401  (notifications)

@@ -16,12 +16,18 @@ from arq.worker import Function, Retry, Worker, func
 from sqlalchemy import func as sql
 from sqlalchemy import select
 
+from aurum.db import BACKGROUND
+from aurum.hrm.analysis import analyse, expire_insights, sweep_runs
+from aurum.hrm.registry import verify_rules
+from aurum.hrm.scoring import refresh_scores, rescore_user, sweep_scores
 from aurum.jobs import QUEUE_NAME, redis_settings
+from aurum.journal.sentiment_job import analyse_sentiment
 from aurum.journal.service import TRASH_DAYS
 from aurum.mail import Message, mailer_for, recipient_domain
 from aurum.notification.scheduler import purge_notifications, scan_notifications
 from aurum.resource.service import sweep_files
 from aurum.resources import Resources
+from aurum.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -113,7 +119,24 @@ async def purge_journal_trash(ctx: dict[str, Any]) -> int:
 
 
 # Mail jobs carry reset links: their arguments must not linger in Redis as a kept result.
-FUNCTIONS: list[WorkerCoroutine | Function] = [ping, func(send_email, keep_result=0)]
+# Scoring jobs are queued per data generation: no result is kept, so a later generation can be queued again.
+FUNCTIONS: list[WorkerCoroutine | Function] = [
+    ping,
+    func(send_email, keep_result=0),
+    func(rescore_user, keep_result=0),
+]
+
+
+def functions(settings: Settings) -> list[WorkerCoroutine | Function]:
+    """The jobs, with an analysis allowed every try of the model and a margin for the rest."""
+    model_time = settings.gemini_timeout * settings.gemini_max_attempts + 2 * settings.gemini_max_attempts
+    return [
+        *FUNCTIONS,
+        func(analyse, timeout=model_time + 60),
+        func(analyse_sentiment, keep_result=0, timeout=model_time + 60),
+    ]
+
+
 CRON_JOBS = [
     cron(purge_expired_credentials, minute={17}, run_at_startup=False),
     cron(purge_old_events, minute={47}, run_at_startup=False),
@@ -121,12 +144,17 @@ CRON_JOBS = [
     cron(sweep_files, minute={37}, run_at_startup=False),
     cron(scan_notifications, run_at_startup=False),  # every minute
     cron(purge_notifications, minute={7}, run_at_startup=False),
+    cron(sweep_scores, run_at_startup=False),  # every minute
+    cron(refresh_scores, minute={3}, run_at_startup=False),
+    # A worker that starts looks at once for runs a dead one left behind.
+    cron(sweep_runs, run_at_startup=True),  # every minute
+    cron(expire_insights, minute=set(range(0, 60, 5)), run_at_startup=False),
 ]
 
 
 def build_worker(resources: Resources) -> Worker:
     return Worker(
-        functions=FUNCTIONS,
+        functions=functions(resources.settings),
         cron_jobs=CRON_JOBS,
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings(resources.redis_url),
@@ -137,11 +165,17 @@ def build_worker(resources: Resources) -> Worker:
     )
 
 
+async def _work(worker: Worker) -> None:
+    BACKGROUND.set("job")  # every job task the worker starts inherits it
+    await worker.main()
+
+
 @asynccontextmanager
 async def running_worker(resources: Resources) -> AsyncIterator[Worker]:
     """Run a worker in this process for the duration of the block."""
+    await verify_rules(resources.sessionmaker)
     worker = build_worker(resources)
-    task = asyncio.create_task(worker.main(), name="arq-worker")
+    task = asyncio.create_task(_work(worker), name="arq-worker")
     log.info("worker started", functions=sorted(worker.functions))
     try:
         yield worker

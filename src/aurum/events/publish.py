@@ -26,7 +26,12 @@ log = structlog.get_logger(__name__)
 EVENTS_CHANNEL = "aurum:events"
 CONTROL_CHANNEL = "aurum:control"
 
-LAST_UNPUBLISHED = text("SELECT max(id) FROM events WHERE user_id = :user_id AND published_at IS NULL")
+# The user's last unpublished event and, when their priority scores are behind their data, its generation.
+AFTER_WRITE = text(
+    "SELECT (SELECT max(id) FROM events WHERE user_id = :user_id AND published_at IS NULL) AS last_id,"
+    " (SELECT generation FROM hrm_score_state WHERE user_id = :user_id AND generation > scored_generation)"
+    " AS stale_generation"
+)
 MARK_PUBLISHED = text(
     "UPDATE events SET published_at = clock_timestamp()"
     " WHERE user_id = :user_id AND published_at IS NULL AND id <= :last_id"
@@ -39,14 +44,19 @@ def wake_up(user_id: uuid.UUID, last_id: int) -> bytes:
 
 async def announce(resources: Resources, user_id: uuid.UUID) -> None:
     """Publish a wake-up for the user's unpublished events, then mark them published (in that order: a crash
-    in between only means the sweep announces them again)."""
+    in between only means the sweep announces them again). Stale priority scores get their job queued (the
+    scores' own sweep catches up when this cannot)."""
+    from aurum.hrm.scoring import request_rescore
+
     try:
         async with read_session(resources.sessionmaker, user_id) as session:
-            last_id = await session.scalar(LAST_UNPUBLISHED, {"user_id": user_id})
-            if last_id is None:
+            found = (await session.execute(AFTER_WRITE, {"user_id": user_id})).one()
+            if found.stale_generation is not None:
+                await request_rescore(resources, user_id, found.stale_generation)
+            if found.last_id is None:
                 return
-            await resources.redis.publish(EVENTS_CHANNEL, wake_up(user_id, last_id))
-            await session.execute(MARK_PUBLISHED, {"user_id": user_id, "last_id": last_id})
+            await resources.redis.publish(EVENTS_CHANNEL, wake_up(user_id, found.last_id))
+            await session.execute(MARK_PUBLISHED, {"user_id": user_id, "last_id": found.last_id})
     except (RedisError, OSError) as error:
         log.warning("events not announced; the sweep will", error=type(error).__name__)
 

@@ -68,13 +68,14 @@ def record_changes(
     entity_column: str = "id",
     ignored: tuple[str, ...] = (),
     as_field: str | None = None,
+    on: str = "INSERT OR UPDATE OR DELETE",
 ) -> list[str]:
     args = [entity_type, owner_column, entity_column, ",".join((*ALWAYS_IGNORED, *ignored))]
     if as_field is not None:
         args.append(as_field)
     quoted = ", ".join(f"'{a}'" for a in args)
     return [
-        f"CREATE TRIGGER record_changes AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        f"CREATE TRIGGER record_changes AFTER {on} ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION aurum_record_event({quoted})"
     ]
 

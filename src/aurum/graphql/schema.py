@@ -19,6 +19,11 @@ from aurum.auth.graphql import AuthMutation, ViewerQuery
 from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate, format_error
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
+from aurum.hrm.graphql.insights import InsightMutation, InsightQuery
+from aurum.hrm.graphql.live import HrmSubscription
+from aurum.hrm.graphql.runs import AnalysisRunQuery
+from aurum.hrm.graphql.scores import ScoreQuery
+from aurum.hrm.graphql.settings import HrmSettingsMutation, HrmSettingsQuery
 from aurum.journal.graphql import JournalMutation, JournalQuery
 from aurum.notification.graphql import NotificationMutation, NotificationQuery
 from aurum.onboarding.graphql import OnboardingMutation
@@ -54,6 +59,10 @@ Query = described(
             ResourceQuery,
             JournalQuery,
             NotificationQuery,
+            ScoreQuery,
+            HrmSettingsQuery,
+            InsightQuery,
+            AnalysisRunQuery,
         ),
     ),
     "Reading: the viewer and their hierarchy, and any object by its global id.",
@@ -74,6 +83,8 @@ Mutation = described(
             OnboardingMutation,
             ResourceMutation,
             NotificationMutation,
+            HrmSettingsMutation,
+            InsightMutation,
         ),
     ),
     "Writing: each mutation runs in one transaction; expected failures come back as `userErrors`.",
@@ -119,7 +130,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return AurumSchema(
         query=Query,
         mutation=Mutation,
-        subscription=described(Subscription, "Following changes live, over graphql-transport-ws."),
+        subscription=described(
+            merge_types("Subscription", (Subscription, HrmSubscription)),
+            "Following changes live, over graphql-transport-ws.",
+        ),
         extensions=extensions,  # type: ignore[arg-type]
     )
 

@@ -69,7 +69,10 @@ class JournalTemplateType(Enum):
     CUSTOM = "custom"
 
 
-@strawberry.type(description="The mood of an entry's text, by a local lexicon method (for now).")
+@strawberry.type(
+    description="The mood of an entry's text, read by a job moments after the text is written: by the AI "
+    "model when the person allows it, otherwise by a local lexicon method."
+)
 class Sentiment:
     score: float = strawberry.field(description="From -1 (negative) to 1 (positive).")
     label: str = strawberry.field(description="positive, neutral or negative.")
@@ -144,7 +147,9 @@ class JournalEntry(Node):
     )
     word_count: int = strawberry.field(description="Words in the content and the template answers.")
     reading_minutes: int = strawberry.field(description="Reading time at 200 words a minute, rounded up.")
-    sentiment: Sentiment | None = strawberry.field(description="The text's sentiment; null without text.")
+    sentiment: Sentiment | None = strawberry.field(
+        description="The text's sentiment; null without text, and until its analysis has run."
+    )
     trashed_at: datetime | None = strawberry.field(description="When it was moved to the trash, if it was.")
     version: int = strawberry.field(description="Increases with every change; pass as expectedVersion.")
     created_at: datetime = strawberry.field(description="When it was written (its day for 'on this day').")
@@ -488,7 +493,10 @@ class JournalMutation:
             await run_mutation(
                 info,
                 lambda uow: service.create_entry(
-                    uow, entry_values(input), optional_id(input.id, "JournalEntry", ["input", "id"])
+                    uow,
+                    info.context.resources.jobs,
+                    entry_values(input),
+                    optional_id(input.id, "JournalEntry", ["input", "id"]),
                 ),
             )
         )
@@ -501,7 +509,11 @@ class JournalMutation:
             await run_mutation(
                 info,
                 lambda uow: service.update_entry(
-                    uow, entry_id(input.id), entry_values(input), input.expected_version
+                    uow,
+                    info.context.resources.jobs,
+                    entry_id(input.id),
+                    entry_values(input),
+                    input.expected_version,
                 ),
             )
         )

@@ -6,7 +6,8 @@ Decisions:
   kept); at most 20 of 1–50 characters.
 - The word count covers the content and the template answers; reading time is one minute per 200 words,
   rounded up (0 for an empty entry).
-- Sentiment is computed from the title, content and answers whenever one of them is written.
+- Sentiment is read from the title, content and answers by a job (``sentiment_job``): a write that changes
+  that text clears it and queues the job after the commit; so does any write of an entry left without one.
 - Deleting moves an entry to the trash; purging deletes it for good and is allowed only from the trash;
   entries in the trash for 30 days are purged by a worker job.
 """
@@ -23,7 +24,8 @@ from sqlalchemy import delete, func
 from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import Conflict, Forbidden, InvalidInput
-from aurum.journal import sentiment
+from aurum.jobs import JobQueue
+from aurum.journal import sentiment, sentiment_job
 from aurum.journal.model import JournalEntry, JournalTemplate
 from aurum.journal.templates import BY_ID
 from aurum.validation import LONG_TEXT, NAME, int_range, nullable, optional_text, validate_fields
@@ -112,18 +114,6 @@ def reading_minutes(words: int) -> int:
     return math.ceil(words / WORDS_PER_MINUTE)
 
 
-def derive(entry: JournalEntry) -> None:
-    """Word count and sentiment from what the entry says now."""
-    entry.word_count = word_count(entry.content, entry.template_answers)
-    answered = " ".join(a["answer"] for a in entry.template_answers or [])
-    found = sentiment.analyse(" ".join([entry.title, entry.content, answered]))
-    entry.sentiment_score = found.score if found else None
-    entry.sentiment_label = found.label if found else None
-    entry.sentiment_keywords = found.keywords if found else None
-    entry.sentiment_themes = found.themes if found else None
-    entry.sentiment_source = found.source if found else None
-
-
 async def resolve_template(uow: UnitOfWork, values: dict[str, Any]) -> None:
     """``template_id`` names a built-in template (kept as its type) or one of the viewer's own."""
     if "template_id" not in values:
@@ -142,41 +132,39 @@ async def resolve_template(uow: UnitOfWork, values: dict[str, Any]) -> None:
     values["template_id"] = own.id
 
 
-async def create_entry(uow: UnitOfWork, values: dict[str, Any], client_id: uuid.UUID | None) -> JournalEntry:
+async def create_entry(
+    uow: UnitOfWork, jobs: JobQueue, values: dict[str, Any], client_id: uuid.UUID | None
+) -> JournalEntry:
     cleaned = validate_fields(values, ENTRY_CHECKS)
     await resolve_template(uow, cleaned)
-    entry = JournalEntry(
-        title=cleaned.get("title", ""),
-        content=cleaned.get("content", ""),
-        template_answers=cleaned.get("template_answers"),
-    )
-    derive(entry)
-    derived = {
-        name: getattr(entry, name)
-        for name in (
-            "word_count",
-            "sentiment_score",
-            "sentiment_label",
-            "sentiment_keywords",
-            "sentiment_themes",
-            "sentiment_source",
-        )
-    }
-    return await crud.create_owned(uow, JournalEntry, {**cleaned, **derived}, client_id)
+    words = word_count(cleaned.get("content", ""), cleaned.get("template_answers"))
+    entry = await crud.create_owned(uow, JournalEntry, {**cleaned, "word_count": words}, client_id)
+    if sentiment_job.needs_analysis(entry):
+        sentiment_job.queue(uow, jobs, entry)
+    return entry
 
 
 async def update_entry(
-    uow: UnitOfWork, entry_id: uuid.UUID, values: dict[str, Any], expected_version: int | None
+    uow: UnitOfWork,
+    jobs: JobQueue,
+    entry_id: uuid.UUID,
+    values: dict[str, Any],
+    expected_version: int | None,
 ) -> JournalEntry:
     cleaned = validate_fields(values, ENTRY_CHECKS)
     entry = await owned_entry(uow, entry_id)
     crud.check_version(entry, expected_version)
     await resolve_template(uow, cleaned)
+    said = sentiment_job.text_of(entry)
     for name, value in cleaned.items():
         setattr(entry, name, value)
-    if {"title", "content", "template_answers"} & cleaned.keys():
-        derive(entry)
-    return await crud.save(uow.session, entry)
+    entry.word_count = word_count(entry.content, entry.template_answers)
+    if sentiment_job.text_of(entry) != said:
+        sentiment_job.clear(entry)
+    saved = await crud.save(uow.session, entry)
+    if sentiment_job.needs_analysis(saved):
+        sentiment_job.queue(uow, jobs, saved)
+    return saved
 
 
 async def owned_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:

@@ -34,6 +34,13 @@ class EntityType(Enum):
     JOURNAL_ENTRY = "JOURNAL_ENTRY"
     JOURNAL_TEMPLATE = "JOURNAL_TEMPLATE"
     NOTIFICATION = "NOTIFICATION"
+    INSIGHT = "INSIGHT"
+    ANALYSIS_RUN = "ANALYSIS_RUN"
+    PRIORITY_SCORE = strawberry.enum_value(
+        "PRIORITY_SCORE",
+        description="A task's priority score, recomputed (the node is the task). Derived and frequent: "
+        "delivered only when asked for in entityTypes.",
+    )
 
 
 TYPE_NAMES = {
@@ -47,7 +54,13 @@ TYPE_NAMES = {
     EntityType.JOURNAL_ENTRY: "JournalEntry",
     EntityType.JOURNAL_TEMPLATE: "JournalTemplate",
     EntityType.NOTIFICATION: "Notification",
+    EntityType.INSIGHT: "Insight",
+    EntityType.ANALYSIS_RUN: "AnalysisRun",
+    EntityType.PRIORITY_SCORE: "Task",
 }
+KNOWN = frozenset(t.value for t in TYPE_NAMES)
+# Kinds a subscription gets only when it names them.
+OPT_IN = frozenset({EntityType.PRIORITY_SCORE.value})
 
 
 @strawberry.enum(description="What happened to a record.")
@@ -131,11 +144,9 @@ class Subscription:
         context = info.context
         user_id = context.user_id
         start = decode_cursor(after) if after is not None else None
-        wanted = {t.value for t in entity_types} if entity_types else None
+        wanted = {t.value for t in entity_types} if entity_types else KNOWN - OPT_IN
         async for change in context.realtime().changes(user_id, start, context.connection):
-            if change.entity_type not in {t.value for t in TYPE_NAMES} or (
-                wanted is not None and change.entity_type not in wanted
-            ):
+            if change.entity_type not in wanted:
                 continue
             context.forget_loaded()  # a long-lived socket must not show what its loaders cached earlier
             yield ChangeEvent.of(change)

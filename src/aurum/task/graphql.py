@@ -6,12 +6,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
 from sqlalchemy import ColumnElement, Row, Select, and_, case, exists, func, literal, or_, select, tuple_
 from strawberry import Info
+
+if TYPE_CHECKING:
+    from aurum.hrm.graphql.insights import Insight, InsightFilter
+    from aurum.hrm.graphql.scores import PriorityScore
 
 from aurum.area.model import Area as AreaModel
 from aurum.graphql.context import Context
@@ -35,6 +39,7 @@ DEPENDENCIES = table_of(TaskDependency)
 # Declared below Task; lazy so that `Task.subtasks` keeps its argument descriptions.
 TaskFilterT = Annotated["TaskFilter", strawberry.lazy("aurum.task.graphql")]
 TaskOrderT = Annotated["TaskOrder", strawberry.lazy("aurum.task.graphql")]
+InsightFilterT = Annotated["InsightFilter", strawberry.lazy("aurum.hrm.graphql.insights")]
 
 
 @strawberry.enum(description="Where a task stands.")
@@ -260,6 +265,29 @@ class Task(Node):
         row = await occurrence_row(info, self.series_uuid, self.recurrence_index + 1)
         return Task.from_row(row) if row is not None else None
 
+    @strawberry.field(
+        description="How much it matters now, 0–100, with the factors behind it (0 and no factors once "
+        "completed or skipped)."
+    )
+    async def score(
+        self, info: Info[Context, None]
+    ) -> Annotated[PriorityScore, strawberry.lazy("aurum.hrm.graphql.scores")]:
+        from aurum.hrm.graphql.scores import task_score
+
+        return await task_score(info, self.uuid, self.status.value, self.completed_at or self.updated_at)
+
+    @strawberry.field(description="The insights about this task, newest first (active ones unless filtered).")
+    async def insights(
+        self,
+        info: Info[Context, None],
+        first: First = None,
+        after: After = None,
+        filter: Filter[InsightFilterT] = None,
+    ) -> Connection[Annotated[Insight, strawberry.lazy("aurum.hrm.graphql.insights")]]:
+        from aurum.hrm.graphql.insights import insights_of_task
+
+        return await insights_of_task(info, self.uuid, PageArgs(first, after), filter)
+
     @strawberry.field(description="The tasks this one waits for.")
     async def dependencies(self, info: Info[Context, None]) -> list[Task]:
         return [Task.from_row(r) for r in await dependency_rows(info, self.uuid)]
@@ -324,6 +352,9 @@ class TaskOrderField(Enum):
     SORT_ORDER = "SORT_ORDER"
     DUE_DATE = "DUE_DATE"
     PRIORITY = "PRIORITY"
+    SCORE = strawberry.enum_value(
+        "SCORE", description="The priority score (completed, skipped and not yet scored tasks come last)."
+    )
     NAME = "NAME"
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
@@ -340,6 +371,7 @@ PRIORITY_RANK = case({"low": 1, "medium": 2, "high": 3, "urgent": 4}, value=TABL
 
 def task_ordering(order_by: TaskOrder | None) -> Ordering:
     from aurum.graphql.ordering import standard_keys
+    from aurum.hrm.graphql.scores import SCORE_VALUE
 
     order = order_by or TaskOrder()
     tie = SortKey(TABLE.c.id, uuid.UUID)
@@ -351,6 +383,7 @@ def task_ordering(order_by: TaskOrder | None) -> Ordering:
             tie,
         ),
         "PRIORITY": (SortKey(PRIORITY_RANK, int), tie),
+        "SCORE": (SortKey(SCORE_VALUE, float), tie),
     }
     keys = special.get(order.field.value) or standard_keys(TABLE, order.field.value)
     assert keys is not None

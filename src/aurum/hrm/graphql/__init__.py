@@ -1,0 +1,1 @@
+"""The HRM over GraphQL."""

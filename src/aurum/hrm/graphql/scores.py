@@ -1,0 +1,166 @@
+"""Priority scores over GraphQL: ``Task.score``, ``today`` and ordering tasks by score."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from sqlalchemy import ColumnElement, Select, func, select
+from strawberry import Info
+
+from aurum.area.model import Area
+from aurum.errors import InvalidInput
+from aurum.graphql.context import Context
+from aurum.hrm.factors import Factor, Score
+from aurum.hrm.scoring import SCORES, current_scores, top_scores
+from aurum.models import readable, table_of
+from aurum.pillar.model import Pillar
+from aurum.project.model import Project
+from aurum.task.model import CLOSED_STATUSES
+from aurum.task.model import Task as TaskModel
+
+if TYPE_CHECKING:
+    from aurum.task.graphql import Task
+
+TASKS = table_of(TaskModel)
+PROJECTS = table_of(Project)
+AREAS = table_of(Area)
+PILLARS = table_of(Pillar)
+MAX_TODAY = 50
+
+
+@strawberry.type(description="One rule's part in a priority score.")
+class ScoreFactor:
+    rule_code: str = strawberry.field(description="The rule (see hrmRules).")
+    label: str = strawberry.field(description="The rule's name.")
+    weight: float = strawberry.field(description="The viewer's effective weight for the rule, 0–1.")
+    score: float = strawberry.field(description="How the rule rates the task, 0–1.")
+    contribution: float = strawberry.field(
+        description="Points of the 0–100 value it gives: weight × score ÷ Σ weights × 100."
+    )
+    reason: str = strawberry.field(description="Why, in one line.")
+
+    @classmethod
+    def of(cls, factor: Factor) -> ScoreFactor:
+        return cls(
+            rule_code=factor.rule_code,
+            label=factor.label,
+            weight=factor.weight,
+            score=factor.score,
+            contribution=factor.contribution,
+            reason=factor.reason,
+        )
+
+
+@strawberry.type(description="How much a task matters now, 0–100, and why.")
+class PriorityScore:
+    value: float = strawberry.field(description="0–100: 100 × Σ(weight × score) ÷ Σ weights.")
+    factors: list[ScoreFactor] = strawberry.field(description="The rules behind it, largest part first.")
+    computed_at: datetime = strawberry.field(description="When it was computed.")
+
+    @classmethod
+    def of(cls, score: Score) -> PriorityScore:
+        return cls(
+            value=score.value,
+            factors=[ScoreFactor.of(f) for f in score.factors],
+            computed_at=score.computed_at,
+        )
+
+
+def closed_score(completed_at: datetime | None) -> Score:
+    """A completed or skipped task has nothing left to prioritise."""
+    return Score(0.0, (), completed_at or datetime.now(UTC))
+
+
+async def task_score(
+    info: Info[Context, None], task_id: uuid.UUID, status: str, closed_at: datetime | None
+) -> PriorityScore:
+    """The task's score as of now (see ``current_scores``); one batch for all tasks of the query."""
+    ctx = info.context
+    user_id = ctx.user_id
+
+    async def batch(ids: Sequence[uuid.UUID]) -> list[Score]:
+        async with ctx.reading() as session:
+            found = await current_scores(session, user_id, ids)
+        return [found.get(i) or closed_score(None) for i in ids]
+
+    if status in CLOSED_STATUSES:
+        return PriorityScore.of(closed_score(closed_at))
+    score: Score = await ctx.loader("scores", batch).load(task_id)
+    return PriorityScore.of(score)
+
+
+SCORE_VALUE: ColumnElement[Any] = func.coalesce(
+    select(SCORES.c.value).where(SCORES.c.task_id == TASKS.c.id).scalar_subquery(), -1.0
+)
+"""A task's stored score for ordering lists (closed and not yet scored tasks: -1, last)."""
+
+
+@strawberry.type(description="A task worth doing today, with why.")
+class TodayItem:
+    task: Annotated[Task, strawberry.lazy("aurum.task.graphql")] = strawberry.field(description="The task.")
+    score: PriorityScore = strawberry.field(description="Its priority score and factors.")
+    coaching: str | None = strawberry.field(
+        description="One line linking it to its project, area and pillar (null when the viewer turned "
+        "reasoning off in hrmPreferences)."
+    )
+
+
+def coaching(row: Any, score: Score) -> str:
+    top = score.factors[0].reason if score.factors else None
+    where = f"{row.pillar_name} › {row.area_name} › {row.project_name}"
+    return f"Moves '{row.project_name}' forward ({where})" + (f"; {top[0].lower()}{top[1:]}" if top else "")
+
+
+async def today_items(info: Info[Context, None], limit: int) -> list[TodayItem]:
+    from aurum.hrm.gather import preferences_of
+    from aurum.task.graphql import Task
+
+    if not 1 <= limit <= MAX_TODAY:
+        raise InvalidInput(f"'limit' must be between 1 and {MAX_TODAY}", ["limit"])
+    ctx = info.context
+    async with ctx.reading() as session:
+        ranked = await top_scores(session, ctx.user_id, limit)
+        rows = {row.id: row for row in (await session.execute(_with_names([i for i, _ in ranked]))).all()}
+        explain = (await preferences_of(session, ctx.user_id, {})).show_reasoning
+    return [
+        TodayItem(
+            task=Task.from_row(rows[task_id]),
+            score=PriorityScore.of(score),
+            coaching=coaching(rows[task_id], score) if explain else None,
+        )
+        for task_id, score in ranked
+        if task_id in rows
+    ]
+
+
+def _with_names(ids: list[uuid.UUID]) -> Select[Any]:
+    return (
+        select(
+            *readable(TASKS),
+            PROJECTS.c.name.label("project_name"),
+            AREAS.c.name.label("area_name"),
+            PILLARS.c.name.label("pillar_name"),
+        )
+        .join(PROJECTS, PROJECTS.c.id == TASKS.c.project_id)
+        .join(AREAS, AREAS.c.id == PROJECTS.c.area_id)
+        .join(PILLARS, PILLARS.c.id == AREAS.c.pillar_id)
+        .where(TASKS.c.id.in_(ids))
+    )
+
+
+@strawberry.type
+class ScoreQuery:
+    @strawberry.field(
+        description="The viewer's open tasks that matter most now, by priority score, with the factors "
+        "behind each and a line of coaching."
+    )
+    async def today(
+        self,
+        info: Info[Context, None],
+        limit: Annotated[int, strawberry.argument(description=f"How many, 1–{MAX_TODAY}.")] = 5,
+    ) -> list[TodayItem]:
+        return await today_items(info, limit)

@@ -1,0 +1,223 @@
+"""The scoring rules: one evaluator per rule code of ``hrm_rules``, and a task's priority score from them.
+
+A task's score is 100 × Σ(wᵢ·sᵢ) ÷ Σwᵢ over the rules that apply to it, where sᵢ ∈ [0, 1] is the rule's score
+for the task and wᵢ the person's effective weight for the rule. A rule that does not apply (no energy given,
+a steady energy pattern, no feedback yet) is left out of both sums. Thresholds come from each rule's
+``config`` in the table, with the seeded values as defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aurum.hrm.factors import Factor, Score
+from aurum.hrm.facts import Snapshot, TaskFacts
+from aurum.task.rules import due_moment
+
+
+@dataclass(frozen=True)
+class Rating:
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """A rule as a person sees it: its label, their effective weight and its configuration."""
+
+    code: str
+    label: str
+    weight: float
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+Evaluator = Callable[[Snapshot, TaskFacts, Mapping[str, Any]], Rating | None]
+
+
+def _setting(config: Mapping[str, Any], name: str, default: float) -> float:
+    value = config.get(name, default)
+    return float(value) if isinstance(value, int | float) else default
+
+
+def _in_days(hours: float) -> str:
+    if hours < 1:
+        return "under an hour"
+    if hours < 24:
+        return f"{round(hours)} h"
+    days = round(hours / 24)
+    return "1 day" if days == 1 else f"{days} days"
+
+
+URGENCY_BANDS = (
+    (24, "day", 0.9, "within 24 h"),
+    (72, "three_days", 0.7, "within 3 days"),
+    (168, "week", 0.5, "within a week"),
+)
+
+
+def urgency(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    if task.due_date is None:
+        return Rating(_setting(config, "none", 0.0), "No due date")
+    hours = (due_moment(task.due_date, task.due_time, snapshot.zone) - snapshot.now).total_seconds() / 3600
+    if hours < 0:
+        return Rating(_setting(config, "overdue", 1.0), f"Overdue by {_in_days(-hours)}")
+    for limit, name, default, band in URGENCY_BANDS:
+        if hours <= limit:
+            return Rating(_setting(config, name, default), f"Due in {_in_days(hours)} ({band})")
+    return Rating(_setting(config, "later", 0.2), f"Due in {_in_days(hours)}")
+
+
+def pillar_alignment(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    pillar, area, project = snapshot.pillar_of(task), snapshot.area_of(task), snapshot.project_of(task)
+    if pillar is None or area is None or project is None:
+        return None
+    vision = pillar.vision_statement.strip() if pillar.vision_statement else ""
+    if pillar.time_allocation is None and not vision:
+        return Rating(
+            _setting(config, "unaligned", 0.3), f"'{pillar.name}' has no time allocation or vision yet"
+        )
+    allocation = (pillar.time_allocation or 0) / 100
+    vision_strength = min(1.0, len(vision.split()) / _setting(config, "vision_words", 12)) if vision else 0.0
+    score = (
+        0.4 * allocation + 0.3 * vision_strength + 0.2 * area.importance / 5 + 0.1 * project.importance / 5
+    )
+    return Rating(
+        score,
+        f"'{pillar.name}' gets {pillar.time_allocation or 0}% of your time; "
+        f"area importance {area.importance}/5, project importance {project.importance}/5",
+    )
+
+
+PRIORITY_SCORES = {"low": 0.25, "medium": 0.5, "high": 0.75, "urgent": 1.0}
+
+
+def explicit_priority(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    score = _setting(config, task.priority, PRIORITY_SCORES.get(task.priority, 0.5))
+    return Rating(score, f"You marked it {task.priority}")
+
+
+def dependencies(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    if task.open_dependency_ids:
+        waiting = len(task.open_dependency_ids)
+        return Rating(
+            _setting(config, "blocked", 0.1), f"Waits for {waiting} open task{'s' if waiting > 1 else ''}"
+        )
+    if task.dependency_ids:
+        return Rating(_setting(config, "ready", 0.8), "Everything it waited for is done: ready to start")
+    return Rating(_setting(config, "none", 0.5), "Waits for nothing")
+
+
+PEAK_HOURS = {"morning_peak": (6, 12), "afternoon_peak": (12, 17), "evening_peak": (17, 22)}
+ON_PEAK = {"high": 1.0, "medium": 0.7, "low": 0.4}
+OFF_PEAK = {"high": 0.3, "medium": 0.6, "low": 0.9}
+
+
+def energy_match(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    pattern = snapshot.preferences.energy_pattern
+    if task.energy is None or pattern not in PEAK_HOURS:
+        return None
+    start, end = PEAK_HOURS[pattern]
+    hour = snapshot.local_now.hour
+    if start <= hour < end:
+        return Rating(
+            ON_PEAK[task.energy], f"Your energy peaks now ({hour}:00); it takes {task.energy} energy"
+        )
+    return Rating(OFF_PEAK[task.energy], f"Off your energy peak ({hour}:00); it takes {task.energy} energy")
+
+
+def project_momentum(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    project = snapshot.project_of(task)
+    if project is None:
+        return None
+    stalled_days = _setting(config, "stalled_days", 14)
+    last = project.last_completed_at or project.created_at
+    idle_days = (snapshot.now - last).total_seconds() / 86400
+    completion = project.completion
+    if completion >= _setting(config, "near_completion", 0.75):
+        return Rating(0.9, f"'{project.name}' is {round(completion * 100)}% done: finishing it is close")
+    if idle_days >= stalled_days:
+        return Rating(0.3, f"'{project.name}' has had nothing completed for {int(idle_days)} days")
+    return Rating(0.5 + 0.3 * completion, f"'{project.name}' is {round(completion * 100)}% done")
+
+
+def task_age(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    days = max(0.0, (snapshot.now - task.created_at).total_seconds() / 86400)
+    old = _setting(config, "old_days", 30)
+    score = 0.3 + 0.6 * min(1.0, days / old)
+    return Rating(score, "Added today" if days < 1 else f"Open for {int(days)} days")
+
+
+def work_life_balance(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    pillar = snapshot.pillar_of(task)
+    if pillar is None:
+        return None
+    planned = snapshot.planned_share(pillar.id)
+    actual = snapshot.actual_share(pillar.id)
+    if actual is None:
+        return Rating(0.5, f"Nothing completed in the last {snapshot.effort_days} days to compare with")
+    gap = planned - actual
+    score = min(1.0, max(0.0, 0.5 + gap))
+    if gap > 0.05:
+        reason = f"'{pillar.name}' got {actual:.0%} of your recent effort against {planned:.0%} planned"
+    elif gap < -0.05:
+        reason = f"'{pillar.name}' already got {actual:.0%} of your recent effort ({planned:.0%} planned)"
+    else:
+        reason = f"'{pillar.name}' gets about its planned share ({planned:.0%})"
+    return Rating(score, reason)
+
+
+FEEDBACK_SCORES = {"TOO_HIGH": 0.0, "TOO_LOW": 1.0, "CORRECT": 0.5}
+FEEDBACK_REASONS = {
+    "TOO_HIGH": "You said it ranked too high",
+    "TOO_LOW": "You said it ranked too low",
+    "CORRECT": "You said its priority was right",
+}
+
+
+def user_feedback(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    if task.feedback is None or task.feedback == "CORRECT":
+        return None
+    return Rating(FEEDBACK_SCORES[task.feedback], FEEDBACK_REASONS[task.feedback])
+
+
+EVALUATORS: dict[str, Evaluator] = {
+    "URGENCY": urgency,
+    "PILLAR_ALIGNMENT": pillar_alignment,
+    "EXPLICIT_PRIORITY": explicit_priority,
+    "DEPENDENCIES": dependencies,
+    "ENERGY_MATCH": energy_match,
+    "PROJECT_MOMENTUM": project_momentum,
+    "TASK_AGE": task_age,
+    "WORK_LIFE_BALANCE": work_life_balance,
+    "USER_FEEDBACK": user_feedback,
+}
+
+
+def score_task(snapshot: Snapshot, task: TaskFacts, rules: Mapping[str, RuleDef], now: datetime) -> Score:
+    """The task's score from every scoring rule in ``rules`` (those with an evaluator)."""
+    rated: list[tuple[RuleDef, Rating]] = []
+    for code, rule in rules.items():
+        evaluator = EVALUATORS.get(code)
+        rating = evaluator(snapshot, task, rule.config) if evaluator else None
+        if rating is not None and rule.weight > 0:
+            rated.append((rule, Rating(min(1.0, max(0.0, rating.score)), rating.reason)))
+    total = sum(rule.weight for rule, _ in rated)
+    factors = tuple(
+        Factor(
+            rule_code=rule.code,
+            label=rule.label,
+            weight=round(rule.weight, 4),
+            score=round(rating.score, 4),
+            contribution=round(100 * rule.weight * rating.score / total, 2),
+            reason=rating.reason,
+        )
+        for rule, rating in rated
+    )
+    ordered = tuple(sorted(factors, key=lambda f: (-f.contribution, f.rule_code)))
+    value = (
+        round(100 * sum(rule.weight * rating.score for rule, rating in rated) / total, 2) if total else 0.0
+    )
+    return Score(value=min(100.0, max(0.0, value)), factors=ordered, computed_at=now)

@@ -1,0 +1,108 @@
+"""Changing the HRM's inputs: a person's preferences and rule weights, and their verdicts on priorities."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import time
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aurum.db import UnitOfWork
+from aurum.errors import InvalidInput
+from aurum.hrm.gather import preferences_of
+from aurum.hrm.model import HrmFeedback, HrmPreferences, HrmRuleWeight
+from aurum.hrm.preferences import Preferences
+from aurum.hrm.weights import rule_weights
+from aurum.models import table_of
+
+PREFERENCES = table_of(HrmPreferences)
+WEIGHTS = table_of(HrmRuleWeight)
+FEEDBACK = table_of(HrmFeedback)
+MAX_COMMENT = 2000
+
+
+async def viewer_preferences(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
+    weights = await rule_weights(session, user_id, active_only=False)
+    return await preferences_of(
+        session, user_id, {w.rule.code: w.override for w in weights if w.override is not None}
+    )
+
+
+def _check_preferences(values: Mapping[str, Any]) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            raise InvalidInput(f"'{_camel(name)}' cannot be null", ["input", _camel(name)])
+        if isinstance(value, time):
+            value = value.replace(tzinfo=None, second=0, microsecond=0)
+        elif name == "work_days":
+            value = sorted({getattr(day, "value", day) for day in value})
+            if not value:
+                raise InvalidInput("Give at least one work day", ["input", "workDays"])
+        checked[name] = getattr(value, "value", value)
+    return checked
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def update_preferences(
+    uow: UnitOfWork,
+    values: Mapping[str, Any],
+    rule_weights_input: Mapping[str, float | None] | None,
+    reset: bool,
+) -> None:
+    checked = _check_preferences(values)
+    current = await preferences_of(uow.session, uow.user_id, {})
+    if checked.get("work_start", current.work_start) == checked.get("work_end", current.work_end):
+        raise InvalidInput("Work hours must start and end at different times", ["input", "workHoursEnd"])
+    statement = insert(PREFERENCES).values(user_id=uow.user_id, **checked)
+    if checked:
+        statement = statement.on_conflict_do_update(
+            index_elements=[PREFERENCES.c.user_id],
+            set_={**checked, "updated_at": func.now(), "version": PREFERENCES.c.version + 1},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=[PREFERENCES.c.user_id])
+    await uow.session.execute(statement)
+    if rule_weights_input:
+        await _set_overrides(uow, rule_weights_input)
+    if reset:
+        await uow.session.execute(
+            update(WEIGHTS)
+            .where(WEIGHTS.c.user_id == uow.user_id)
+            .values(learned_weight=None, feedback_count=0)
+        )
+
+
+async def _set_overrides(uow: UnitOfWork, overrides: Mapping[str, float | None]) -> None:
+    known = {w.rule.code: w for w in await rule_weights(uow.session, uow.user_id, active_only=False)}
+    for index, (code, weight) in enumerate(overrides.items()):
+        field = ["input", "ruleWeights", str(index)]
+        rule = known.get(code)
+        if rule is None:
+            raise InvalidInput(f"No HRM rule '{code}' (see hrmRules)", [*field, "ruleCode"])
+        if not rule.rule.user_adjustable:
+            raise InvalidInput(f"The rule '{code}' cannot be adjusted", [*field, "ruleCode"])
+        if weight is not None and not 0 <= weight <= 1:
+            raise InvalidInput("A weight is between 0 and 1", [*field, "weight"])
+        await upsert_weight(uow, code, {"override_weight": weight})
+
+
+async def upsert_weight(uow: UnitOfWork, code: str, values: dict[str, Any], *, learned: bool = False) -> None:
+    """Set the person's weights for a rule; ``learned``: one more feedback taught it."""
+    counted = {"feedback_count": 1} if learned else {}
+    recount = {"feedback_count": WEIGHTS.c.feedback_count + 1} if learned else {}
+    statement = insert(WEIGHTS).values(user_id=uow.user_id, rule_code=code, **values, **counted)
+    await uow.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[WEIGHTS.c.user_id, WEIGHTS.c.rule_code],
+            set_={**values, **recount, "updated_at": func.now(), "version": WEIGHTS.c.version + 1},
+        )
+    )
