@@ -2,7 +2,9 @@
 
 Everything runs on loopback in a temporary directory: embedded PostgreSQL and Redis, the app under uvicorn,
 and one user with 5 pillars x 4 areas x 5 projects x 20 tasks (2000 tasks), inserted in bulk.
-Then the realtime benchmark (bench/realtime.py): mutation -> WebSocket delivery and memory per connection.
+Then the realtime benchmark (bench/realtime.py): mutation -> WebSocket delivery and memory per connection,
+and the analysis benchmark (bench/analysis.py): analysisRequest -> insight delivered, rules-only and with a
+stand-in model. ``python -m bench analysis`` runs the analysis part alone.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from aurum.migrate import upgrade
 from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.settings import Settings
-from bench import realtime
+from bench import analysis, realtime
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
 REPETITIONS = 30
@@ -320,8 +322,9 @@ async def main() -> None:
                 await connection.close()
     report(result)
     realtime.report(await realtime.measure())
+    analysis.report(await analysis.measure())
     print(f"\ntotal bench time {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(analysis.main() if sys.argv[1:] == ["analysis"] else main())

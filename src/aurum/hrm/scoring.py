@@ -2,9 +2,9 @@
 depend on changed (a trigger raises ``hrm_score_state.generation``), and every hour for the passage of time.
 
 After a write commits, ``request_rescore`` queues the job; a sweep every minute queues it for anyone whose
-scores are still behind (a crash between commit and queueing, Redis away). The job takes a per-user lock, so
-two never interleave, and writes only the scores that changed, which the change log then carries to
-subscribers as a ``score`` change of the task.
+scores are still behind (a crash between commit and queueing, Redis away). The job computes from a read and
+writes only the scores that changed, unless a job for newer data wrote first; the change log carries them to
+subscribers that ask for PRIORITY_SCORE changes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aurum.db import Actor, unit_of_work
+from aurum.db import Actor, read_session, unit_of_work
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import Snapshot
 from aurum.hrm.gather import gather, preferences_of
@@ -112,12 +112,6 @@ RANKING = text(
 )
 
 
-async def _lock(session: AsyncSession, user_id: uuid.UUID) -> None:
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 4243))"), {"key": f"scores:{user_id}"}
-    )
-
-
 async def _save(session: AsyncSession, user_id: uuid.UUID, scores: dict[uuid.UUID, Score]) -> int:
     """Write the scores that changed; drop those of tasks no longer open. Returns how many changed."""
     await session.execute(
@@ -152,18 +146,24 @@ async def _save(session: AsyncSession, user_id: uuid.UUID, scores: dict[uuid.UUI
 
 async def rescore(resources: Resources, user_id: uuid.UUID, *, force: bool = False) -> int | None:
     """Bring one person's scores up to date. Without ``force``, nothing happens when they are current.
-    Returns the number of scores that changed (None when there was nothing to do)."""
-    async with unit_of_work(resources.sessionmaker, user_id, Actor("worker")) as uow:
-        session = uow.session
-        await _lock(session, user_id)
+    Returns the number of scores that changed (None when there was nothing to do).
+
+    Computed from a read (the user's writers are not held up meanwhile), then written in a short transaction
+    that first checks no job has scored a newer generation of the data in between."""
+    now = datetime.now(UTC)
+    async with read_session(resources.sessionmaker, user_id) as session:
         state = (await session.execute(select(STATE).where(STATE.c.user_id == user_id))).first()
         generation = state.generation if state else 0
         if not force and state is not None and state.scored_generation >= generation:
             return None
-        now = datetime.now(UTC)
         snapshot, scoring = await snapshot_and_rules(session, user_id, now)
-        changed = await _save(session, user_id, compute(snapshot, scoring, now))
-        await session.execute(
+    scores = compute(snapshot, scoring, now)
+    async with unit_of_work(resources.sessionmaker, user_id, Actor("worker")) as uow:
+        scored = await uow.session.scalar(select(STATE.c.scored_generation).where(STATE.c.user_id == user_id))
+        if scored is not None and scored > generation:
+            return None  # a later job wrote scores of newer data
+        changed = await _save(uow.session, user_id, scores)
+        await uow.session.execute(
             insert(STATE)
             .values(user_id=user_id, generation=generation, scored_generation=generation, scored_at=now)
             .on_conflict_do_update(
