@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,20 @@ async def create_owned(
     if existing is None:
         raise Conflict("This id is already in use: generate a new one", ["input", "id"])
     return existing
+
+
+async def upsert_own_row(uow: UnitOfWork, table: Table, values: Mapping[str, Any]) -> None:
+    """The user's one row of ``table`` (unique on ``user_id``, e.g. preferences): created with ``values``, or
+    changed to them (a new version); with no values, created with its defaults if missing."""
+    statement = insert(table).values(user_id=uow.user_id, **values)
+    if values:
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.user_id],
+            set_={**values, "updated_at": func.now(), "version": table.c.version + 1},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=[table.c.user_id])
+    await uow.session.execute(statement)
 
 
 def check_version(obj: Timestamped, expected_version: int | None) -> None:

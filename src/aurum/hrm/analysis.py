@@ -12,7 +12,6 @@ readable error; a bad or missing model answer never fails a run: it degrades to 
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aurum.area.model import Area
 from aurum.db import Actor, UnitOfWork, read_session, unit_of_work
 from aurum.errors import Conflict, NotFound, RateLimited
-from aurum.hrm.detectors import detect, quoted
+from aurum.hrm.detectors import DETECTORS, detect, quoted
 from aurum.hrm.factors import Score
 from aurum.hrm.facts import Snapshot
 from aurum.hrm.findings import NODE_TYPES, Evidence, Finding, Scope
@@ -38,7 +37,7 @@ from aurum.hrm.model import AnalysisRun, Insight
 from aurum.hrm.prompt import analysis_prompt
 from aurum.hrm.registry import MODEL_RULE
 from aurum.hrm.scoring import compute, snapshot_and_rules
-from aurum.hrm.weights import RuleWeight, rule_weights
+from aurum.hrm.weights import RuleWeight, bounded, rule_weights
 from aurum.models import UserOwned, table_of
 from aurum.notification.notify import Notified, notify, send_now
 from aurum.pillar.model import Pillar
@@ -52,18 +51,18 @@ RUNS = table_of(AnalysisRun)
 INSIGHTS = table_of(Insight)
 ANALYSE = "analyse"
 MAX_TRIES = 3
+MAX_STARTS = 5  # retries and restarts after crashes together
 RETRY_SECONDS = 2.0  # doubles for each further try
 REQUESTS_PER_HOUR = 60
 INSIGHTS_BY_DEPTH = {"quick": 3, "balanced": 6, "deep": 10}
-QUIET_WEIGHT = 0.15  # a detector whose weight the person's feedback brought below this stays quiet
+QUIET_WEIGHT = 0.15  # a rule whose weight is below this stays quiet
 HIGH_IMPACT = 0.7  # insights at or above this impact are notified
 SCOPE_MODELS: dict[str, type[UserOwned]] = {"pillar": Pillar, "area": Area, "project": Project, "task": Task}
+SPEAKING_RULES = frozenset({*DETECTORS, MODEL_RULE})  # the rules that speak as insights of their own
 PENDING = ("queued", "running")
 # The predicate of the partial unique index, as a literal: with bound parameters PostgreSQL cannot match a
 # generic plan of the statement to the index (asyncpg prepares it) and the insert fails after a few requests.
 PENDING_INDEX = text("status IN ('queued', 'running')")
-# Control characters: PostgreSQL cannot store NUL, and none of them has a place in an insight.
-UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def input_hash(scope: Scope, depth: str) -> str:
@@ -146,27 +145,47 @@ class Outcome:
 
 
 async def _start(resources: Resources, run_id: uuid.UUID, user_id: uuid.UUID) -> Any | None:
-    """Mark the run running (one more attempt); None when it is finished already."""
+    """Mark the run running (one more attempt); None when it is finished already, or has now been given up
+    after its worker died under it ``MAX_STARTS`` times."""
     async with unit_of_work(resources.sessionmaker, user_id, Actor("worker")) as uow:
         run = (await uow.session.execute(select(RUNS).where(RUNS.c.id == run_id).with_for_update())).first()
         if run is None or run.status in ("succeeded", "failed"):
             return None
-        started = (
-            await uow.session.execute(
-                update(RUNS)
-                .where(RUNS.c.id == run_id)
-                .values(
-                    status="running",
-                    attempts=RUNS.c.attempts + 1,
-                    started_at=func.coalesce(RUNS.c.started_at, func.now()),
-                    updated_at=func.now(),
-                    version=RUNS.c.version + 1,
-                )
-                .returning(RUNS)
-            )
-        ).one()
+        if run.attempts >= MAX_STARTS:
+            error = f"The analysis was started {run.attempts} times and never finished"
+            await _mark_failure(uow, run_id, error, final=True)
+            started = None
+        else:
+            started = await _begin_attempt(uow, run_id)
     resources.announce(user_id)
     return started
+
+
+async def _begin_attempt(uow: UnitOfWork, run_id: uuid.UUID) -> Any:
+    statement = (
+        update(RUNS)
+        .where(RUNS.c.id == run_id)
+        .values(
+            status="running",
+            attempts=RUNS.c.attempts + 1,
+            started_at=func.coalesce(RUNS.c.started_at, func.now()),
+            updated_at=func.now(),
+            version=RUNS.c.version + 1,
+        )
+        .returning(RUNS)
+    )
+    return (await uow.session.execute(statement)).one()
+
+
+def _quiet(weight: RuleWeight) -> bool:
+    """Whether the person quietened a detector (or the model): a weight below ``QUIET_WEIGHT``, or one their
+    rejections brought down as far as learning goes (for most rules that floor is above ``QUIET_WEIGHT``).
+    A weight they set themselves is taken as it is."""
+    if weight.effective < QUIET_WEIGHT:
+        return True
+    if weight.override is not None or weight.learned is None or weight.rule.code not in SPEAKING_RULES:
+        return False
+    return float(weight.learned) <= bounded(float(weight.rule.base_weight), 0.0)
 
 
 def _weighted(finding: Finding, weights: dict[str, RuleWeight]) -> Finding | None:
@@ -174,7 +193,7 @@ def _weighted(finding: Finding, weights: dict[str, RuleWeight]) -> Finding | Non
     weight = weights.get(finding.rule_code)
     if weight is None:
         return finding
-    if weight.effective < QUIET_WEIGHT:
+    if _quiet(weight):
         return None
     base = float(weight.rule.base_weight) or 1.0
     return replace(finding, impact=round(min(1.0, finding.impact * weight.effective / base), 4))
@@ -189,10 +208,6 @@ def _rule_findings(
         found.insert(0, priority_finding(snapshot, snapshot.tasks[scope.id], scores[scope.id]))
     weighted = [w for w in (_weighted(f, weights) for f in found) if w is not None]
     return sorted(weighted, key=lambda f: -f.impact)
-
-
-def _clean(value: str) -> str:
-    return UNPRINTABLE.sub("", value).strip()
 
 
 def _named(snapshot: Snapshot, ids: list[str]) -> tuple[Evidence, ...]:
@@ -214,31 +229,26 @@ def _named(snapshot: Snapshot, ids: list[str]) -> tuple[Evidence, ...]:
     return tuple(found)
 
 
-def _model_finding(snapshot: Snapshot, scope: Scope, index: int, item: AdviceInsight) -> Finding | None:
-    """One insight of the model's answer as a finding, its text cleaned; None when nothing is left of it."""
-    title, summary = _clean(item.title), _clean(item.summary)
-    if not title or not summary:
-        return None
-    tags = [t for t in (_clean(tag) for tag in item.tags) if t]
+def _model_finding(snapshot: Snapshot, scope: Scope, index: int, item: AdviceInsight) -> Finding:
+    """One insight of the model's answer as a finding (its text was cleaned when the answer was validated)."""
     return Finding(
         rule_code=MODEL_RULE,
         type=item.type,
         scope_type=scope.type,
         scope_id=scope.id,
-        title=title,
-        summary=summary,
+        title=item.title,
+        summary=item.summary,
         confidence=item.confidence,
         impact=item.impact,
         evidence=_named(snapshot, item.entity_ids),
-        recommendations=tuple(r for r in (_clean(r) for r in item.recommendations) if r),
-        tags=(*tags, "ai"),
-        key=f"llm:{index}:{hashlib.sha256(title.encode()).hexdigest()[:16]}",
+        recommendations=tuple(item.recommendations),
+        tags=(*item.tags, "ai"),
+        key=f"llm:{index}:{hashlib.sha256(item.title.encode()).hexdigest()[:16]}",
     )
 
 
 def _model_findings(snapshot: Snapshot, advice: Advice, scope: Scope) -> list[Finding]:
-    found = (_model_finding(snapshot, scope, index, item) for index, item in enumerate(advice.insights))
-    return [f for f in found if f is not None]
+    return [_model_finding(snapshot, scope, index, item) for index, item in enumerate(advice.insights)]
 
 
 def _rules_only(findings: list[Finding], note: str) -> list[Finding]:
@@ -361,14 +371,18 @@ async def notify_high_impact(uow: UnitOfWork, run_id: uuid.UUID, now: datetime) 
     return [n for n in made if n is not None]
 
 
+async def _mark_failure(uow: UnitOfWork, run_id: uuid.UUID, error: str, final: bool) -> None:
+    values: dict[str, Any] = {"error": error, "updated_at": func.now(), "version": RUNS.c.version + 1}
+    if final:
+        values.update(status="failed", finished_at=func.now())
+    await uow.session.execute(
+        update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(("queued", "running"))).values(**values)
+    )
+
+
 async def _fail(resources: Resources, run_id: uuid.UUID, user_id: uuid.UUID, error: str, final: bool) -> None:
     async with unit_of_work(resources.sessionmaker, user_id, Actor("worker")) as uow:
-        values: dict[str, Any] = {"error": error, "updated_at": func.now(), "version": RUNS.c.version + 1}
-        if final:
-            values.update(status="failed", finished_at=func.now())
-        await uow.session.execute(
-            update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(("queued", "running"))).values(**values)
-        )
+        await _mark_failure(uow, run_id, error, final)
     resources.announce(user_id)
 
 

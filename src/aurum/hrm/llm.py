@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 import structlog
 from google import genai
 from google.genai import errors, types
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 from redis.asyncio import Redis
 
 from aurum.hrm import usage
@@ -41,8 +42,18 @@ InsightType = Literal[
 ]
 assert set(get_args(InsightType)) == set(INSIGHT_TYPES)
 
-Line = Annotated[str, Field(min_length=1, max_length=300)]
-Tag = Annotated[str, Field(min_length=1, max_length=40)]
+# Control characters: PostgreSQL cannot store NUL, and none has a place in text we show. Removed before the
+# length checks, so a field of nothing else is as empty as it looks.
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(value: object) -> object:
+    return UNPRINTABLE.sub("", value).strip() if isinstance(value, str) else value
+
+
+Printable = BeforeValidator(printable)
+Line = Annotated[str, Printable, Field(min_length=1, max_length=300)]
+Tag = Annotated[str, Printable, Field(min_length=1, max_length=40)]
 
 
 class Answer(BaseModel):
@@ -54,8 +65,8 @@ class Answer(BaseModel):
 
 class AdviceInsight(BaseModel):
     type: InsightType
-    title: str = Field(min_length=1, max_length=120)
-    summary: str = Field(min_length=1, max_length=600)
+    title: Annotated[str, Printable, Field(min_length=1, max_length=120)]
+    summary: Annotated[str, Printable, Field(min_length=1, max_length=600)]
     confidence: float = Field(ge=0, le=1)
     impact: float = Field(ge=0, le=1)
     recommendations: list[Line] = Field(max_length=5)

@@ -297,7 +297,7 @@ def _local(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "date": now.date(),
         "weekday": now.strftime("%A"),
-        "time": now.strftime("%H:%M"),
+        "hour": now.strftime("%H:00"),  # to the hour: a cached answer serves the rest of it
         "work_hours": f"{preferences.work_start:%H:%M}-{preferences.work_end:%H:%M}",
         "weekly_work_minutes": preferences.weekly_work_minutes,
         "energy_pattern": preferences.energy_pattern,

@@ -11,6 +11,7 @@ from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import InvalidInput
 from aurum.hrm.gather import preferences_of
@@ -62,15 +63,7 @@ async def update_preferences(
     current = await preferences_of(uow.session, uow.user_id, {})
     if checked.get("work_start", current.work_start) == checked.get("work_end", current.work_end):
         raise InvalidInput("Work hours must start and end at different times", ["input", "workHoursEnd"])
-    statement = insert(PREFERENCES).values(user_id=uow.user_id, **checked)
-    if checked:
-        statement = statement.on_conflict_do_update(
-            index_elements=[PREFERENCES.c.user_id],
-            set_={**checked, "updated_at": func.now(), "version": PREFERENCES.c.version + 1},
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=[PREFERENCES.c.user_id])
-    await uow.session.execute(statement)
+    await crud.upsert_own_row(uow, PREFERENCES, checked)
     if rule_weights_input:
         await _set_overrides(uow, rule_weights_input)
     if reset:

@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import InvalidInput, NotFound
 from aurum.models import table_of
@@ -114,15 +114,7 @@ def camel(name: str) -> str:
 
 async def update_preferences(uow: UnitOfWork, values: dict[str, Any]) -> None:
     checked = check_preferences(values)
-    statement = insert(PREFERENCES).values(user_id=uow.user_id, **checked)
-    if checked:
-        statement = statement.on_conflict_do_update(
-            index_elements=[PREFERENCES.c.user_id],
-            set_={**checked, "updated_at": func.now(), "version": PREFERENCES.c.version + 1},
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=[PREFERENCES.c.user_id])
-    await uow.session.execute(statement)
+    await crud.upsert_own_row(uow, PREFERENCES, checked)
     row = (await uow.session.execute(select(PREFERENCES).where(PREFERENCES.c.user_id == uow.user_id))).one()
     if (row.quiet_hours_start is None) != (row.quiet_hours_end is None):
         raise InvalidInput("Give both ends of the quiet hours, or neither", ["input", "quietHoursEnd"])
