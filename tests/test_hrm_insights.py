@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from aurum.hrm.detectors import overdue_cluster
+from aurum.hrm.detectors import due_phrase, overdue_cluster
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.findings import Finding, Scope
@@ -339,4 +339,5 @@ def test_coaching_links_the_task_to_its_hierarchy_and_top_reason(
         score(70, (top, 1.0, 1.0, reasons[top]), ("TASK_AGE", 0.3, 0.3, "Added today")) if top else score(0)
     )
     snapshot = world.snapshot()
-    assert coaching(snapshot, snapshot.tasks[task.id], made) == line
+    where = ("Launch site", "Product", "Business")
+    assert coaching(where, due_phrase(snapshot, snapshot.tasks[task.id]), made) == line

@@ -17,7 +17,6 @@ from aurum.hrm.detectors import (
     due_phrase,
     effort_shares,
     is_live,
-    lineage,
     live_pillars,
     next_steps,
     open_subtasks,
@@ -450,22 +449,14 @@ def draft(
 # --- coaching
 
 
-def coaching(snapshot: Snapshot, task: TaskFacts, score: Score) -> str:
-    """One line linking the task to its project, area and pillar and its strongest reason, e.g.
-    "Moves 'Launch site' (Business › Product) forward; it is due tomorrow"."""
-    project = snapshot.project_of(task)
-    line = lineage(snapshot, project) if project else None
-    if project is None:
-        text = f"Moves {quoted(task.name)} forward"
-    elif line is None:
-        text = f"Moves {quoted(project.name)} forward"
-    else:
-        area, pillar = line
-        text = f"Moves {quoted(project.name)} ({pillar.name} › {area.name}) forward"
+def coaching(where: tuple[str, str, str], due: str | None, score: Score) -> str:
+    """One line linking a task to its project, area and pillar (``where``: their names) and its strongest
+    reason, e.g. "Moves 'Launch site' (Business › Product) forward; it is due tomorrow"."""
+    project, area, pillar = where
+    text = f"Moves {quoted(project)} ({pillar} › {area}) forward"
     top = max(score.factors, key=lambda f: f.contribution, default=None)
     if top is None:
         return text
-    due = due_phrase(snapshot, task)
     if top.rule_code == "URGENCY" and due:
         return f"{text}; it is {due}"
     return f"{text}; {top.reason[:1].lower()}{top.reason[1:]}"

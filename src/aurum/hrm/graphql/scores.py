@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import strawberry
 from sqlalchemy import ColumnElement, Select, func, select
@@ -14,7 +15,11 @@ from strawberry import Info
 from aurum.area.model import Area
 from aurum.errors import InvalidInput
 from aurum.graphql.context import Context
+from aurum.hrm.detectors import due_phrase
 from aurum.hrm.factors import Factor, Score
+from aurum.hrm.facts import Snapshot, TaskFacts
+from aurum.hrm.insights import coaching
+from aurum.hrm.preferences import Preferences
 from aurum.hrm.scoring import SCORES, current_scores, top_scores
 from aurum.models import readable, table_of
 from aurum.pillar.model import Pillar
@@ -109,10 +114,20 @@ class TodayItem:
     )
 
 
-def coaching(row: Any, score: Score) -> str:
-    top = score.factors[0].reason if score.factors else None
-    where = f"{row.pillar_name} › {row.area_name} › {row.project_name}"
-    return f"Moves '{row.project_name}' forward ({where})" + (f"; {top[0].lower()}{top[1:]}" if top else "")
+def coaching_of(row: Any, score: Score, now: datetime, zone: ZoneInfo) -> str:
+    """The coaching line of a ranked task, from its row and the names of its project, area and pillar."""
+    facts = TaskFacts(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        status=row.status,
+        priority=row.priority,
+        created_at=row.created_at,
+        due_date=row.due_date,
+        due_time=row.due_time,
+    )
+    due = due_phrase(Snapshot(now=now, zone=zone, preferences=Preferences()), facts)
+    return coaching((row.project_name, row.area_name, row.pillar_name), due, score)
 
 
 async def today_items(info: Info[Context, None], limit: int) -> list[TodayItem]:
@@ -122,6 +137,7 @@ async def today_items(info: Info[Context, None], limit: int) -> list[TodayItem]:
     if not 1 <= limit <= MAX_TODAY:
         raise InvalidInput(f"'limit' must be between 1 and {MAX_TODAY}", ["limit"])
     ctx = info.context
+    now, zone = datetime.now(UTC), await ctx.timezone()
     async with ctx.reading() as session:
         ranked = await top_scores(session, ctx.user_id, limit)
         rows = {row.id: row for row in (await session.execute(_with_names([i for i, _ in ranked]))).all()}
@@ -130,7 +146,7 @@ async def today_items(info: Info[Context, None], limit: int) -> list[TodayItem]:
         TodayItem(
             task=Task.from_row(rows[task_id]),
             score=PriorityScore.of(score),
-            coaching=coaching(rows[task_id], score) if explain else None,
+            coaching=coaching_of(rows[task_id], score, now, zone) if explain else None,
         )
         for task_id, score in ranked
         if task_id in rows
