@@ -287,7 +287,11 @@ class Hub:
         if stream is None:
             async with read_session(self.resources.sessionmaker, subscriber.user_id) as session:
                 cursor = int(await session.scalar(LAST_EVENT, {"user_id": subscriber.user_id}) or 0)
-            stream = self.streams.setdefault(subscriber.user_id, UserStream(cursor))
+            stream = self.streams.get(subscriber.user_id)
+            if stream is None:
+                stream = self.streams[subscriber.user_id] = UserStream(cursor)
+                # A wake-up that came while the cursor was read found no stream: fetch once to be sure.
+                self.spawn(self._fetch(subscriber.user_id))
         stream.subscribers.add(subscriber)
         return stream
 
