@@ -24,7 +24,7 @@ from aurum.hrm.findings import Evidence, Finding, Scope
 from aurum.hrm.gather import gather
 from aurum.hrm.llm import Advice, LlmResult, ModelClient, SentimentAdvice, model_client
 from aurum.hrm.preferences import Preferences
-from aurum.hrm.prompt import CLOSE, OPEN, analysis_prompt, sentiment_prompt
+from aurum.hrm.prompt import CLOSE, OPEN, Prompt, analysis_prompt, sentiment_prompt
 from aurum.resources import Resources
 from tests.conftest import SmtpSink, register
 from tests.gemini import MODEL_VERSION, StandInGemini, answer, hang, respond, status, text
@@ -88,10 +88,8 @@ async def ask(
     return await client.generate(
         user_id=user_id,
         purpose="analysis",
-        system=SYSTEM,
-        data=data,
+        prompt=Prompt(SYSTEM, data, allowed),
         schema=schema,
-        allowed_ids=allowed,
         ai_enabled=ai_enabled,
         force=force,
     )
@@ -376,10 +374,8 @@ async def test_the_prompt_carries_the_records_but_no_account_data(
     result = await model_client(resources).generate(
         user_id=user_id,
         purpose="analysis",
-        system=prompt.system,
-        data=prompt.data,
+        prompt=prompt,
         schema=Advice,
-        allowed_ids=prompt.allowed_ids,
         ai_enabled=True,
     )
 

@@ -274,10 +274,8 @@ async def _think(resources: Resources, run: Any, user_id: uuid.UUID) -> Outcome:
         result = await model_client(resources).generate(
             user_id=user_id,
             purpose="analysis",
-            system=prompt.system,
-            data=prompt.data,
+            prompt=prompt,
             schema=Advice,
-            allowed_ids=prompt.allowed_ids,
             ai_enabled=preferences.ai_enabled,
             force=run.force,
         )

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from aurum.hrm import usage
 from aurum.hrm.findings import INSIGHT_TYPES
+from aurum.hrm.prompt import Prompt
 from aurum.resources import Resources
 from aurum.settings import Settings
 
@@ -154,14 +155,13 @@ class ModelClient:
         *,
         user_id: uuid.UUID,
         purpose: str,
-        system: str,
-        data: str,
+        prompt: Prompt,
         schema: type[T],
-        allowed_ids: frozenset[uuid.UUID] | None,
         ai_enabled: bool,
         force: bool = False,
     ) -> LlmResult[T]:
         """The model's validated answer, or a degraded result saying why there is none."""
+        system, data, allowed_ids = prompt.system, prompt.data, prompt.allowed_ids
         if not ai_enabled:
             return LlmResult(None, degraded="AI is turned off in your HRM preferences")
         if not self.settings.gemini_api_key:

@@ -55,7 +55,7 @@ DETAIL = {
 class Prompt:
     system: str
     data: str
-    allowed_ids: frozenset[uuid.UUID]  # the records the answer may name
+    allowed_ids: frozenset[uuid.UUID] | None  # the records the answer may name (None: it names none)
 
 
 def analysis_prompt(

@@ -146,10 +146,8 @@ async def _judge(resources: Resources, user_id: uuid.UUID, pending: Pending) -> 
     result = await model_client(resources).generate(
         user_id=user_id,
         purpose="sentiment",
-        system=prompt.system,
-        data=prompt.data,
+        prompt=prompt,
         schema=SentimentAdvice,
-        allowed_ids=None,
         ai_enabled=pending.ai_enabled,
     )
     if result.answer is not None:
