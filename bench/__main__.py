@@ -4,7 +4,8 @@ Everything runs on loopback in a temporary directory: embedded PostgreSQL and Re
 and one user with 5 pillars x 4 areas x 5 projects x 20 tasks (2000 tasks), inserted in bulk.
 Then the realtime benchmark (bench/realtime.py): mutation -> WebSocket delivery and memory per connection,
 and the analysis benchmark (bench/analysis.py): analysisRequest -> insight delivered, rules-only and with a
-stand-in model. ``python -m bench analysis`` runs the analysis part alone.
+stand-in model. ``python -m bench analysis`` runs the analysis part alone, ``python -m bench realtime`` the
+realtime part.
 """
 
 from __future__ import annotations
@@ -327,4 +328,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(analysis.main() if sys.argv[1:] == ["analysis"] else main())
+    parts = {"analysis": analysis.main, "realtime": realtime.main}
+    asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())

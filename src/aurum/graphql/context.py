@@ -27,7 +27,20 @@ BatchLoad = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
 
 class Context:
-    """One per request (or per WebSocket operation)."""
+    """One per request (or per WebSocket: a thousand idle sockets each keep one, hence the slots)."""
+
+    __slots__ = (
+        "_loaders",
+        "_user_id",
+        "auth_error",
+        "connection",
+        "connection_params",
+        "hub",
+        "principal",
+        "request",
+        "request_id",
+        "resources",
+    )
 
     def __init__(
         self,
@@ -48,6 +61,14 @@ class Context:
         self.hub = hub
         self.connection: Connection | None = None
         self.connection_params: dict[str, Any] = {}
+
+    def fresh(self) -> Context:
+        """The same caller with nothing loaded yet: for work that outlives this context's loaders."""
+        context = Context(
+            self.resources, self.request, self.request_id, self.principal, self.auth_error, self.hub
+        )
+        context.connection = self.connection
+        return context
 
     def sign_in(self, principal: Principal) -> None:
         """A WebSocket authenticates after it opens, with its first message."""
@@ -109,7 +130,10 @@ class Context:
         async with unit_of_work(self.resources.sessionmaker, user_id, self.actor) as uow:
             yield uow
         self.forget_loaded()
-        self.resources.announce(user_id)
+        if self.hub is not None:
+            self.hub.announcer.request(user_id)  # batched with the process's other writes
+        else:
+            self.resources.announce(user_id)
 
     async def viewer(self) -> User:
         """The signed-in user, loaded once per request however many fields ask at the same moment."""

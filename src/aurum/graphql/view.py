@@ -7,6 +7,7 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -18,6 +19,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from aurum.auth.principal import principal_for
 from aurum.graphql.context import Context
 from aurum.realtime.hub import Closer, Connection, Hub
+from aurum.realtime.transport import TransportHandler
 from aurum.resources import Resources
 from aurum.settings import Settings
 
@@ -43,6 +45,7 @@ def closer(websocket: WebSocket) -> Closer:
 class AurumGraphQL(GraphQL[Context, None]):
     resources: Resources
     hub: Hub
+    graphql_transport_ws_handler_class = TransportHandler
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         from aurum.graphql.schema import build_schema
@@ -59,6 +62,13 @@ class AurumGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection
+
+    def encode_json(self, data: object) -> str:
+        # Text either way: bytes would go out over a WebSocket as a binary frame.
+        return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         websocket = isinstance(request, WebSocket)
@@ -90,6 +100,7 @@ class AurumGraphQL(GraphQL[Context, None]):
         websocket.scope[CONNECTION] = connection
         context.sign_in(principal)
         context.connection = connection
+        context.connection_params = {}  # the token is read: a long-lived socket need not keep it
         unset: UnsetType = UNSET
         return unset
 

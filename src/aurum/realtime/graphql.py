@@ -61,6 +61,7 @@ TYPE_NAMES = {
 KNOWN = frozenset(t.value for t in TYPE_NAMES)
 # Kinds a subscription gets only when it names them.
 OPT_IN = frozenset({EntityType.PRIORITY_SCORE.value})
+BY_DEFAULT = KNOWN - OPT_IN
 
 
 @strawberry.enum(description="What happened to a record.")
@@ -88,6 +89,11 @@ def decode_cursor(cursor: str) -> int:
     raise InvalidInput("This is not a cursor of recordChanged", ["after"])
 
 
+def wanted_types(entity_types: list[EntityType] | None) -> frozenset[str]:
+    """The kinds of records a subscription follows: those named, else all but the opt-in ones."""
+    return frozenset(t.value for t in entity_types) if entity_types else BY_DEFAULT
+
+
 @strawberry.type(description="One change of one of your records.")
 class ChangeEvent:
     change: strawberry.Private[Change]
@@ -107,7 +113,7 @@ class ChangeEvent:
         type_name = TYPE_NAMES[self.entity_type]
         resolver = RESOLVERS[type_name]
         node: Node | None = await info.context.realtime().shared(
-            info.context.user_id, self.change, lambda: resolver(info, self.change.entity_id)
+            info.context.user_id, self.change, "node", lambda: resolver(info, self.change.entity_id)
         )
         return node
 
@@ -144,7 +150,7 @@ class Subscription:
         context = info.context
         user_id = context.user_id
         start = decode_cursor(after) if after is not None else None
-        wanted = {t.value for t in entity_types} if entity_types else KNOWN - OPT_IN
+        wanted = wanted_types(entity_types)
         async for change in context.realtime().changes(user_id, start, context.connection):
             if change.entity_type not in wanted:
                 continue

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import structlog
@@ -22,17 +22,17 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from aurum.db import read_session
-from aurum.events.publish import CONTROL_CHANNEL, EVENTS_CHANNEL, sweep
+from aurum.events.publish import CONTROL_CHANNEL, EVENTS_CHANNEL, Announcer, sweep
+from aurum.realtime.reading import PAGE, Change, last_event_id, read_changes
+from aurum.realtime.streams import Subscriber, UserStream
 from aurum.resources import Resources
+
+__all__ = ["Change", "Closer", "Connection", "Hub"]
 
 log = structlog.get_logger(__name__)
 
-PAGE = 500
-EVENTS_AFTER = text(
-    "SELECT id, entity_type, entity_id, operation, changed_fields, occurred_at FROM events"
-    " WHERE user_id = :user_id AND id > :after ORDER BY id LIMIT :limit"
-)
-LAST_EVENT = text("SELECT coalesce(max(id), 0) FROM events WHERE user_id = :user_id")
+T = TypeVar("T")
+RETRY = 1.0  # seconds before reading again after the database failed a read
 # What still stands of a user's credentials, from the durable record (a revocation announced while Redis was
 # away never reached this process).
 ENDED_CREDENTIALS = text(
@@ -47,20 +47,10 @@ SESSION_ENDED = 4403
 SLOW_CONSUMER = 4413
 
 
-@dataclass(frozen=True)
-class Change:
-    id: int
-    entity_type: str
-    entity_id: uuid.UUID
-    operation: str
-    changed_fields: list[str]
-    occurred_at: datetime
-
-
 Closer = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """A socket of one user: closed by the hub when its token expires or its session ends."""
 
@@ -71,24 +61,6 @@ class Connection:
     expiry: asyncio.TimerHandle | None = None
 
 
-@dataclass(eq=False)
-class Subscriber:
-    user_id: uuid.UUID
-    queue: asyncio.Queue[Change]
-    connection: Connection | None
-    overflowed: bool = False
-
-
-@dataclass
-class UserStream:
-    """The hub's reading position for one user, shared by all of that user's subscribers here."""
-
-    cursor: int
-    subscribers: set[Subscriber] = field(default_factory=set)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    nodes: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
-
-
 class Hub:
     def __init__(self, resources: Resources) -> None:
         self.resources = resources
@@ -96,13 +68,22 @@ class Hub:
         self.streams: dict[uuid.UUID, UserStream] = {}
         self.connections: dict[uuid.UUID, set[Connection]] = {}
         self.tasks: list[asyncio.Task[None]] = []
-        self.background: set[asyncio.Task[None]] = set()
+        self.background: set[asyncio.Task[Any]] = set()
         self.listening = asyncio.Event()
+        self.announcer = Announcer(resources)
+        self.due: set[uuid.UUID] = set()  # users whose new events are to be read
+        self.reader: asyncio.Task[None] | None = None
+        self.opening: dict[uuid.UUID, asyncio.Future[UserStream]] = {}
+        # Subscribers read from the database (their cursor, their replay) a few at a time: a storm of
+        # reconnects then waits here, small, rather than in the connection pool with a session each.
+        self.reads = asyncio.Semaphore(max(1, self.settings.db_pool_size // 2))
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``work`` on its own; it is cancelled when the hub stops."""
         task = asyncio.create_task(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        return task
 
     # --- lifecycle ---
 
@@ -201,7 +182,7 @@ class Hub:
             user_id = uuid.UUID(data["user"])
             stream = self.streams.get(user_id)
             if stream is not None and stream.cursor < int(data["last"]):
-                self.spawn(self._fetch(user_id))
+                self._read_soon(user_id)
         elif channel == CONTROL_CHANNEL:
             await self._on_control(data)
 
@@ -216,43 +197,39 @@ class Hub:
 
     async def _catch_up_everyone(self) -> None:
         for user_id in list(self.streams):
-            self.spawn(self._fetch(user_id))
+            self._read_soon(user_id)
 
     # --- fetching and delivery ---
 
-    async def _read(self, user_id: uuid.UUID, after: int, limit: int = PAGE) -> list[Change]:
-        async with read_session(self.resources.sessionmaker, user_id) as session:
-            rows = await session.execute(EVENTS_AFTER, {"user_id": user_id, "after": after, "limit": limit})
-            return [Change(*row) for row in rows]
+    def _read_soon(self, user_id: uuid.UUID) -> None:
+        """Read the user's new events with the next batch: one reader, so each user's events stay in order."""
+        self.due.add(user_id)
+        if self.reader is None or self.reader.done():
+            self.reader = self.spawn(self._read_due())
 
-    async def _fetch(self, user_id: uuid.UUID) -> None:
-        """Read the user's new events once and hand them to every local subscriber of that user."""
-        stream = self.streams.get(user_id)
-        if stream is None:
-            return
-        async with stream.lock:
-            while True:
-                try:
-                    changes = await self._read(user_id, stream.cursor)
-                except Exception:
-                    log.warning("events could not be read", exc_info=True)
-                    return
-                for change in changes:
-                    stream.cursor = change.id
-                    for subscriber in list(stream.subscribers):
-                        self._deliver(subscriber, change)
-                if len(changes) < PAGE:
-                    return
+    async def _read_due(self) -> None:
+        """Read the new events of every user woken meanwhile, in one transaction, and hand them on."""
+        while self.due:
+            streams = {u: s for u in self.due if (s := self.streams.get(u)) is not None}
+            self.due.clear()
+            try:
+                pages = await read_changes(self.resources.engine, [(u, s.cursor) for u, s in streams.items()])
+            except Exception:  # the database is away: try again, for as long as anyone listens
+                log.warning("events could not be read", exc_info=True)
+                self.due.update(streams)
+                await asyncio.sleep(RETRY)
+                continue
+            for user_id, stream in streams.items():
+                self._hand_on(stream, pages[user_id])
+                if len(pages[user_id]) == PAGE or self.streams.get(user_id, stream) is not stream:
+                    self.due.add(user_id)  # more to read, or a new stream replaced this one meanwhile
 
-    def _deliver(self, subscriber: Subscriber, change: Change) -> None:
-        if subscriber.overflowed:
+    def _hand_on(self, stream: UserStream, changes: list[Change]) -> None:
+        if not changes:
             return
-        try:
-            subscriber.queue.put_nowait(change)
-        except asyncio.QueueFull:
-            # A consumer this far behind is cut loose rather than allowed to grow memory; it resumes from
-            # its cursor when it reconnects.
-            subscriber.overflowed = True
+        for subscriber in stream.append(changes):
+            # A consumer this far behind is cut loose rather than allowed to hold up its stream; it resumes
+            # from its cursor when it reconnects.
             if subscriber.connection is not None:
                 reason = "Too far behind: reconnect and resume from your cursor"
                 self.spawn(subscriber.connection.close(SLOW_CONSUMER, reason))
@@ -262,58 +239,76 @@ class Hub:
     ) -> AsyncIterator[Change]:
         """Every event of the user after ``after`` (replayed from the table), then live ones, in order, with
         no gap and no duplicate. Without ``after``, only what happens from now on."""
-        subscriber = Subscriber(user_id, asyncio.Queue(self.settings.ws_queue_size), connection)
-        stream = await self._join(subscriber)
+        subscriber = Subscriber(user_id, connection)
+        stream = await self.join(subscriber)
         try:
             last = stream.cursor if after is None else after
-            # Subscribed first, so nothing committed from here on can slip between replay and live.
-            while after is not None:
-                page = await self._read(user_id, last)
-                for change in page:
+            if after is not None:
+                async for change in self.replay(stream, user_id, after):
                     last = change.id
                     yield change
-                if len(page) < PAGE:
-                    break
             while True:
-                change = await subscriber.queue.get()
+                change = await stream.take(subscriber)
                 if change.id > last:
                     last = change.id
                     yield change
         finally:
-            self._leave(subscriber)
+            self.leave(stream, subscriber)
 
-    async def _join(self, subscriber: Subscriber) -> UserStream:
-        stream = self.streams.get(subscriber.user_id)
-        if stream is None:
-            async with read_session(self.resources.sessionmaker, subscriber.user_id) as session:
-                cursor = int(await session.scalar(LAST_EVENT, {"user_id": subscriber.user_id}) or 0)
-            stream = self.streams.get(subscriber.user_id)
-            if stream is None:
-                stream = self.streams[subscriber.user_id] = UserStream(cursor)
-                # A wake-up that came while the cursor was read found no stream: fetch once to be sure.
-                self.spawn(self._fetch(subscriber.user_id))
-        stream.subscribers.add(subscriber)
-        return stream
-
-    def _leave(self, subscriber: Subscriber) -> None:
-        stream = self.streams.get(subscriber.user_id)
-        if stream is None:
+    async def replay(self, stream: UserStream, user_id: uuid.UUID, after: int) -> AsyncIterator[Change]:
+        """The user's events after ``after`` that the stream, joined before, will not bring: from the table.
+        From where the stream stands or later, everything still to come comes live: nothing to read."""
+        if after >= stream.cursor:
             return
-        stream.subscribers.discard(subscriber)
-        if not stream.subscribers:
-            del self.streams[subscriber.user_id]
+        while True:
+            async with self.reads:
+                page = (await read_changes(self.resources.engine, [(user_id, after)]))[user_id]
+            for change in page:
+                after = change.id
+                yield change
+            if len(page) < PAGE:
+                return
 
-    async def shared(self, user_id: uuid.UUID, change: Change, resolve: Callable[[], Awaitable[Any]]) -> Any:
-        """Resolve what a change points at once per event and user, however many subscribers show it."""
+    async def join(self, subscriber: Subscriber) -> UserStream:
+        """Follow the subscriber's user's stream from now on. Subscribed first, so that nothing committed
+        from here on can slip between a replay and what comes live."""
+        user_id = subscriber.user_id
         stream = self.streams.get(user_id)
         if stream is None:
-            return await resolve()
-        task = stream.nodes.get(change.id)
-        if task is None:
-            task = stream.nodes[change.id] = asyncio.ensure_future(resolve())
-            while len(stream.nodes) > 256:
-                stream.nodes.pop(next(iter(stream.nodes)))
-        return await asyncio.shield(task)
+            opened = await self._open(user_id)
+            stream = self.streams.setdefault(user_id, opened)
+            if stream is opened:
+                # A wake-up that came while the cursor was being read found no stream here: read once more.
+                self._read_soon(user_id)
+        stream.join(subscriber)
+        return stream
+
+    def _open(self, user_id: uuid.UUID) -> asyncio.Future[UserStream]:
+        """A new stream for the user, its cursor read once however many of their subscribers ask at once."""
+        opening = self.opening.get(user_id)
+        if opening is None:
+            opening = self.opening[user_id] = self.spawn(self._new_stream(user_id))
+            opening.add_done_callback(lambda _: self.opening.pop(user_id, None))
+        return asyncio.shield(opening)
+
+    async def _new_stream(self, user_id: uuid.UUID) -> UserStream:
+        async with self.reads:
+            cursor = await last_event_id(self.resources.engine, user_id)
+        return UserStream(cursor, self.settings.ws_queue_size)
+
+    def leave(self, stream: UserStream, subscriber: Subscriber) -> None:
+        stream.subscribers.discard(subscriber)
+        if not stream.subscribers and self.streams.get(subscriber.user_id) is stream:
+            del self.streams[subscriber.user_id]
+
+    async def shared(
+        self, user_id: uuid.UUID, change: Change, key: Hashable, make: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``make()`` once per change, key and user, however many subscribers here show that change."""
+        stream = self.streams.get(user_id)
+        if stream is None:
+            return await make()
+        return await stream.shared_result(change, key, make)
 
     # --- sockets ---
 

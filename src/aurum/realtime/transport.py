@@ -1,0 +1,169 @@
+"""graphql-transport-ws as Strawberry speaks it, except that recordChanged takes the lean path of
+``aurum.realtime.broadcast``: per change and selection one execution, and per idle subscription no task,
+only a ``Feed`` that the user's stream wakes when changes arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import weakref
+from typing import Any, cast
+
+import orjson
+import strawberry
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.utils.aio import aclosing
+
+from aurum.graphql.context import Context
+from aurum.realtime.broadcast import Following, failure, plan_for, render
+from aurum.realtime.graphql import decode_cursor, wanted_types
+from aurum.realtime.reading import Change
+from aurum.realtime.streams import Subscriber, UserStream
+
+_FINISHED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def finished() -> asyncio.Future[None]:
+    """A future of the running loop that is done: cancelling or awaiting it does nothing."""
+    loop = asyncio.get_running_loop()
+    future = _FINISHED.get(loop)
+    if future is None:
+        future = _FINISHED[loop] = loop.create_future()
+        future.set_result(None)
+    return future
+
+
+class Feed(Subscriber):
+    """One lean subscription: what it follows, how far it has sent, and its sender while it has one."""
+
+    __slots__ = ("handler", "last", "operation", "plan", "sender", "stream", "wanted")
+
+    def __init__(
+        self, handler: TransportHandler, operation: Operation[Context, None], following: Following
+    ) -> None:
+        super().__init__(handler.context.user_id, handler.context.connection)
+        self.handler = handler
+        self.operation = operation
+        self.plan = following.plan
+        self.wanted = wanted_types(following.entity_types)
+        self.last = 0  # the id of the last change sent (or skipped)
+        self.stream: UserStream | None = None
+        self.sender: asyncio.Task[None] | None = None  # set while sending (the replay included)
+
+    def arrived(self) -> None:
+        self.handler.wake(self)
+
+
+class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.feeds: dict[str, Feed] = {}
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        self.connection_init_timeout_task = None  # cancelled by now: nothing of it to keep per socket
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        schema = cast(strawberry.Schema, self.schema)
+        query, variables, name = operation.query, operation.variables, operation.operation_name
+        following = await plan_for(schema, query, variables, name, self.context)
+        if following is None:
+            await super().run_operation(operation)
+            return
+        # Read: the shared plan stands for them from here on, and idle sockets need not keep copies.
+        operation.query, operation.variables = following.plan.query, None
+        feed = self.feeds[operation.id] = Feed(self, operation, following)
+        feed.sender = asyncio.current_task()
+        try:
+            await self._start(feed, following.after)
+        except Exception as error:  # a bad cursor, a failed read: as Strawberry reports a failing source
+            await self._end(feed, failure(error, self.context.request_id))
+        # Strawberry keeps each operation's task to cancel it; a finished one still holds ~0.7 KiB, so an
+        # operation that now lives on as its feed keeps a shared finished stand-in instead.
+        operation.task = cast("asyncio.Task[None]", finished())  # Strawberry only cancels and awaits it
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        feed = self.feeds.pop(operation_id, None)
+        if feed is not None:
+            self._leave(feed)
+        await super().cleanup_operation(operation_id)
+
+    async def _start(self, feed: Feed, after: str | None) -> None:
+        """Join the user's stream, replay what the cursor asks for, then send what came meanwhile."""
+        start = decode_cursor(after) if after is not None else None
+        hub = self.context.realtime()
+        feed.stream = await hub.join(feed)
+        feed.last = feed.stream.cursor if start is None else start
+        if start is not None:
+            async with aclosing(hub.replay(feed.stream, feed.user_id, start)) as replayed:
+                async for change in replayed:
+                    if not await self._send_change(feed, change):
+                        return
+        await self._drain(feed)
+
+    def wake(self, feed: Feed) -> None:
+        """New changes for the feed: send them, unless a sender is at it already."""
+        if feed.sender is None and self.feeds.get(feed.operation.id) is feed:
+            feed.sender = asyncio.create_task(self._send_new(feed))
+
+    async def _send_new(self, feed: Feed) -> None:
+        try:
+            await self._drain(feed)
+        except Exception as error:  # unexpected: logged, and the operation ends as Strawberry would end it
+            await self.handle_task_exception(error)
+            await self._end(feed, failure(error, self.context.request_id))
+
+    async def _drain(self, feed: Feed) -> None:
+        """Send every change the stream holds for this feed; the next arrival wakes it again."""
+        stream = feed.stream
+        assert stream is not None
+        while (change := stream.poll(feed)) is not None:
+            if not await self._send_change(feed, change):
+                return  # the socket is gone: nothing will wake this feed again
+        feed.sender = None
+
+    async def _send_change(self, feed: Feed, change: Change) -> bool:
+        if change.id <= feed.last:
+            return True
+        feed.last = change.id
+        if change.entity_type not in feed.wanted:
+            return True
+        context = self.context
+        make = functools.partial(render, cast(strawberry.Schema, self.schema), feed.plan, change, context)
+        payload = await context.realtime().shared(context.user_id, change, feed.plan.key, make)
+        return await self._send_next(feed.operation, payload)
+
+    async def _end(self, feed: Feed, payload: str) -> None:
+        """A ``next`` with the failure, then ``complete``, as Strawberry ends a failing subscription."""
+        self.feeds.pop(feed.operation.id, None)
+        self._leave(feed)
+        if await self._send_next(feed.operation, payload):
+            with contextlib.suppress(Exception):  # the socket may be gone by now
+                await feed.operation.send_operation_message({"id": feed.operation.id, "type": "complete"})
+
+    def _leave(self, feed: Feed) -> None:
+        if feed.stream is not None:
+            self.context.realtime().leave(feed.stream, feed)
+        if feed.sender is not None and feed.sender is not asyncio.current_task():
+            feed.sender.cancel()
+        feed.sender = None
+
+    async def _send_next(self, operation: Operation[Context, None], payload: str) -> bool:
+        """Send a ``next`` message with this payload text; ``False`` once the operation or socket is done."""
+        if operation.completed:
+            return False
+        websocket = cast(WebSocket, self.context.request)
+        message = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":' + payload + "}"
+        try:
+            await websocket.send_text(message)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return False
+        return True
