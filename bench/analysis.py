@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 
 from aurum.ids import parse_global_id
 from aurum.realtime.graphql import encode_cursor
-from bench.realtime import REGISTER, SECRET_KEY, Engines, engines, free_port, percentile
+from bench.realtime import REGISTER, Engines, engines, free_port, percentile, serve_env, wait_healthy
 
 PILLARS, AREAS, PROJECTS, TASKS = 3, 2, 2, 8
 WARMUP = 2
@@ -93,18 +92,9 @@ PREFERENCES = (
 async def aurum_serve(directory: Path, found: Engines, gemini: StandInGemini) -> AsyncIterator[str]:
     """``aurum serve`` (API and worker) on a free port, healthy on entry; its URL."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AURUM_")}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    env |= {
-        "AURUM_DATABASE_URL": found.database_url,
-        "AURUM_REDIS_URL": found.redis_url,
-        "AURUM_SECRET_KEY": SECRET_KEY,
-        "AURUM_DATA_DIR": str(directory / "data"),
-        "AURUM_LOG_LEVEL": "WARNING",
-        "AURUM_GEMINI_API_KEY": gemini.api_key,
-        "AURUM_GEMINI_BASE_URL": gemini.url,
-    }
+    env = serve_env(
+        found, directory / "data", AURUM_GEMINI_API_KEY=gemini.api_key, AURUM_GEMINI_BASE_URL=gemini.url
+    )
     aurum = Path(sys.executable).with_name("aurum")
     with tempfile.TemporaryFile("w+", dir=directory) as log:
         process = await asyncio.create_subprocess_exec(
@@ -116,7 +106,7 @@ async def aurum_serve(directory: Path, found: Engines, gemini: StandInGemini) ->
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            await healthy(url, process, log)
+            await wait_healthy(url, process, lambda: tail(log))
             yield url
         finally:
             if process.returncode is None:
@@ -133,20 +123,6 @@ async def aurum_serve(directory: Path, found: Engines, gemini: StandInGemini) ->
 def tail(log: IO[str]) -> str:
     log.seek(0)
     return log.read()[-4000:]
-
-
-async def healthy(url: str, process: asyncio.subprocess.Process, log: IO[str]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=5) as probe:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.returncode is not None:
-                raise RuntimeError(f"aurum serve exited ({process.returncode}): {tail(log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await probe.get("/health")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"aurum serve did not answer /health: {tail(log)}")
-            await asyncio.sleep(0.1)
 
 
 # --- a user and their socket ---

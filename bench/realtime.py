@@ -149,20 +149,41 @@ class ApiProcess:
         return found
 
 
+def serve_env(found: Engines, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an ``aurum serve`` on the bench's engines: ours only, none inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURUM_")}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    return env | {
+        "AURUM_DATABASE_URL": found.database_url,
+        "AURUM_REDIS_URL": found.redis_url,
+        "AURUM_SECRET_KEY": SECRET_KEY,
+        "AURUM_DATA_DIR": str(data_dir),
+        "AURUM_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process, output: Callable[[], str]) -> None:
+    """Until the server answers /health; its output in the error if it exits or never answers."""
+    async with httpx.AsyncClient(base_url=url, timeout=5) as probe:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"aurum serve exited ({process.returncode}): {output()}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await probe.get("/health")).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"aurum serve did not answer /health: {output()}")
+            await asyncio.sleep(0.1)
+
+
 @asynccontextmanager
 async def api_process(index: int, directory: Path, found: Engines) -> AsyncIterator[ApiProcess]:
     """``aurum serve --no-worker`` on a free port, healthy on exit of the ``async with`` header."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AURUM_")}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    env |= {
-        "AURUM_DATABASE_URL": found.database_url,
-        "AURUM_REDIS_URL": found.redis_url,
-        "AURUM_SECRET_KEY": SECRET_KEY,
-        "AURUM_DATA_DIR": str(directory / f"data-{index}"),
-        "AURUM_LOG_LEVEL": "WARNING",
-    }
+    env = serve_env(found, directory / f"data-{index}")
     aurum = Path(sys.executable).with_name("aurum")
     with tempfile.TemporaryFile("w+", dir=directory) as log:
         process = await asyncio.create_subprocess_exec(
@@ -180,17 +201,7 @@ async def api_process(index: int, directory: Path, found: Engines) -> AsyncItera
         )
         server = ApiProcess(index, f"http://127.0.0.1:{port}", process, log)
         try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=5) as probe:
-                deadline = time.monotonic() + 120
-                while True:
-                    if process.returncode is not None:
-                        raise RuntimeError(f"aurum serve exited ({process.returncode}): {server.output()}")
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await probe.get("/health")).status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"aurum serve did not answer /health: {server.output()}")
-                    await asyncio.sleep(0.1)
+            await wait_healthy(server.url, process, server.output)
             yield server
         finally:
             if process.returncode is None:
