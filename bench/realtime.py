@@ -290,6 +290,9 @@ class User:
     pillar: uuid.UUID = field(default_factory=uuid.uuid4)  # the pillar its updates rename (set once created)
     renames: int = 0
     subscribers: list[Subscriber] = field(default_factory=list)
+    # Its own HTTP connection to each server, as a browser of its own would have: one shared httpx pool
+    # scans all its connections on every request, and that client time would show as server latency.
+    http: list[httpx.AsyncClient] = field(default_factory=list)
 
 
 async def open_socket(book: Book, url: str, server: int, token: str) -> Subscriber:
@@ -382,16 +385,14 @@ class Tally:
     duplicates: int = 0
 
 
-async def mutation_round_trip(
-    http: list[httpx.AsyncClient], book: Book, user: User, server: int, create: bool, tally: Tally
-) -> None:
+async def mutation_round_trip(book: Book, user: User, server: int, create: bool, tally: Tally) -> None:
     """One mutation of ``user`` through ``server``; every socket of the user must see its event."""
     mutation = Mutation.of(user, create)
     key = (mutation.entity_id, mutation.operation)
     expected = book.pending[key] = Expected(len(user.subscribers), asyncio.get_running_loop().create_future())
     try:
         sent = time.perf_counter()
-        await send(http[server], user, mutation)
+        await send(user.http[server], user, mutation)
         tally.http_ms.append((time.perf_counter() - sent) * 1000)
         try:
             await asyncio.wait_for(expected.done, DELIVERY_TIMEOUT)
@@ -512,9 +513,16 @@ async def measure() -> dict[str, Any]:
             users: list[User] = await gather_bounded(
                 4, [functools.partial(register, http[i % PROCESSES], i) for i in range(USERS)]
             )
+            for user in users:
+                user.http = [
+                    await stack.enter_async_context(
+                        httpx.AsyncClient(base_url=s.url, timeout=60, limits=httpx.Limits(max_connections=1))
+                    )
+                    for s in servers
+                ]
             seeds = [Mutation.of(u, create=True) for u in users]
             await asyncio.gather(
-                *(send(http[u.index % PROCESSES], u, m) for u, m in zip(users, seeds, strict=True))
+                *(send(u.http[u.index % PROCESSES], u, m) for u, m in zip(users, seeds, strict=True))
             )
             for user, seed in zip(users, seeds, strict=True):
                 parsed = parse_global_id(seed.entity_id)
@@ -529,7 +537,7 @@ async def measure() -> dict[str, Any]:
             for s in warm.subscribers:
                 await s.subscribe(after)
             for i in range(PROCESSES):
-                await mutation_round_trip(http, book, warm, i, create=False, tally=Tally())
+                await mutation_round_trip(book, warm, i, create=False, tally=Tally())
             for s in warm.subscribers:
                 assert s.reader is not None
                 s.reader.cancel()
@@ -562,7 +570,7 @@ async def measure() -> dict[str, Any]:
                     await subscriber.subscribe(cursors[user.user_id])
             confirmed = Tally()
             await asyncio.gather(
-                *(mutation_round_trip(http, book, u, u.index % PROCESSES, False, confirmed) for u in users)
+                *(mutation_round_trip(book, u, u.index % PROCESSES, False, confirmed) for u in users)
             )
             result["subscribe_seconds"] = time.perf_counter() - started
             rss_subscribed = [s.rss() for s in servers]
@@ -580,7 +588,7 @@ async def measure() -> dict[str, Any]:
                 for i in range(LATENCY_MUTATIONS):
                     user = users[i % USERS]
                     lap = i // USERS
-                    await mutation_round_trip(http, book, user, (i + lap) % PROCESSES, lap % 2 == 1, steady)
+                    await mutation_round_trip(book, user, (i + lap) % PROCESSES, lap % 2 == 1, steady)
             result["steady"], result["steady_cpu"] = steady, steady_cpu
 
             # Bursts: a mutation for every user at once.
@@ -593,7 +601,7 @@ async def measure() -> dict[str, Any]:
                     create = lap % 2 == 1
                     await asyncio.gather(
                         *(
-                            mutation_round_trip(http, book, u, (u.index + lap) % PROCESSES, create, burst)
+                            mutation_round_trip(book, u, (u.index + lap) % PROCESSES, create, burst)
                             for u in users
                         )
                     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.resources import Resources
+from tests.support import GraphQLClient
 
 
 async def test_liveness_answers_ok(http: httpx.AsyncClient) -> None:
@@ -48,3 +53,42 @@ async def test_enqueue_with_a_queued_job_id_queues_nothing_new(
     assert await resources.jobs.enqueue("ping", "once", job_id=job_id) is True
     assert await resources.jobs.enqueue("ping", "twice", job_id=job_id) is False
     assert await resources.jobs.result(job_id, timeout=5) == "pong:once"
+
+
+async def test_connections_the_database_dropped_are_replaced_without_a_failed_request(
+    alice: GraphQLClient, owner: AsyncEngine, resources: Resources
+) -> None:
+    """A database restart (here: every app backend terminated) costs no request an error."""
+    pillar = "mutation($input: PillarCreateInput!) { pillarCreate(input: $input) { pillar { id } } }"
+    # Fill the pool: as many concurrent requests as it holds connections.
+    size = resources.settings.db_pool_size
+    await asyncio.gather(*(alice.ok("{ pillars { totalCount } }") for _ in range(size)))
+    async with owner.connect() as connection:
+        terminated = (
+            (
+                await connection.execute(
+                    text(
+                        "SELECT pid FROM (SELECT pid FROM pg_stat_activity WHERE application_name = 'aurum'"
+                        " AND pid <> pg_backend_pid() OFFSET 0) AS app WHERE pg_terminate_backend(pid)"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert terminated
+    async with owner.connect() as connection:
+        deadline = time.monotonic() + 10
+        while (
+            await connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": terminated}
+            )
+        ).scalar_one():
+            assert time.monotonic() < deadline, "terminated backends still listed"
+            await asyncio.sleep(0.02)
+    results = await asyncio.gather(
+        *(alice.execute("{ pillars { totalCount } }") for _ in range(size)),
+        alice.execute(pillar, {"input": {"name": "After the restart"}}),
+    )
+    assert [r.get("errors") for r in results] == [None] * (size + 1)
+    assert (await alice.ok("{ pillars { totalCount } }"))["pillars"]["totalCount"] == 1

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from aurum.settings import Settings
@@ -23,14 +25,26 @@ BACKGROUND: ContextVar[str | None] = ContextVar("aurum_background", default=None
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     """The app's engine: every connection runs as the database role that row-level security applies to."""
     server_settings = {"application_name": "aurum", "role": settings.database_role}
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        max_overflow=0,  # see Settings.db_pool_size
         hide_parameters=True,  # errors and logs never carry the values (passwords hashes, token hashes, text)
         connect_args={"server_settings": server_settings},
     )
+    event.listen(engine.sync_engine, "checkout", _replace_closed)
+    return engine
+
+
+def _replace_closed(dbapi_connection: Any, record: object, proxy: object) -> None:
+    """A pooled connection the server has closed (a restart, a terminated backend) is replaced on checkout.
+
+    SQLAlchemy's ``pool_pre_ping`` would ask the server instead: three round trips (BEGIN, a ping, ROLLBACK)
+    on every checkout, measured at an eighth of a busy process's time. The server's goodbye has already
+    reached the connection by the time it is checked out again, so asking the connection itself suffices.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the database closed this connection")
 
 
 @dataclass(frozen=True)

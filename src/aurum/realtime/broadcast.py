@@ -24,7 +24,6 @@ from graphql import (
     Executor,
     FieldNode,
     GraphQLError,
-    Node,
     OperationDefinitionNode,
     VariableNode,
     execute_subscription_event,
@@ -34,7 +33,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.types.graphql import OperationType
 
 from aurum.graphql.context import Context
-from aurum.graphql.extensions import format_error
+from aurum.graphql.extensions import ast_nodes, format_error
 from aurum.realtime.graphql import ChangeEvent, EntityType
 from aurum.realtime.reading import Change
 
@@ -174,21 +173,6 @@ def _sole_root_field(operation: OperationDefinitionNode | None) -> FieldNode | N
 
 def _variables_in(root: FieldNode, document: DocumentNode) -> set[str]:
     """The variables the payload can depend on: all but those used only in the root field's arguments."""
-    found: set[str] = set()
-    _collect_variables(root.selection_set, found)
-    for definition in document.definitions:
-        if not isinstance(definition, OperationDefinitionNode):
-            _collect_variables(definition, found)
-    return found
-
-
-def _collect_variables(node: object, found: set[str]) -> None:
-    """Every variable under an AST node (a plain walk: graphql's visitor leaves reference cycles behind)."""
-    if isinstance(node, VariableNode):
-        found.add(node.name.value)
-    elif isinstance(node, Node):
-        for key in node.keys:
-            _collect_variables(getattr(node, key, None), found)
-    elif isinstance(node, tuple | list):
-        for item in node:
-            _collect_variables(item, found)
+    fragments = [d for d in document.definitions if not isinstance(d, OperationDefinitionNode)]
+    under = [root.selection_set, *fragments]
+    return {node.name.value for node in ast_nodes(under) if isinstance(node, VariableNode)}
