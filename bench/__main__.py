@@ -35,6 +35,7 @@ from aurum.ids import parse_global_id
 from aurum.migrate import upgrade
 from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
+from aurum.serving import server_config
 from aurum.settings import Settings
 from bench import analysis, realtime
 
@@ -90,15 +91,8 @@ async def engines(directory: Path) -> AsyncIterator[Settings]:
 async def serving(settings: Settings, resources: Resources) -> AsyncIterator[str]:
     """The app under uvicorn on a free loopback port."""
     port = free_port()
-    config = uvicorn.Config(
-        build_app(settings, resources),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
-    )
+    app = build_app(settings, resources)
+    config = server_config(app, "127.0.0.1", port, access_log=False, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     tune_gc()  # as `aurum serve` does
     task = asyncio.create_task(server.serve())

@@ -19,6 +19,7 @@ from uvicorn._types import ASGIApplication
 
 from aurum.db import BACKGROUND
 from aurum.ids import parse_global_id
+from aurum.serving import server_config
 
 
 async def wait_for(
@@ -135,9 +136,7 @@ def free_port() -> int:
 async def serving(app: ASGIApplication | Any, port: int | None = None) -> AsyncIterator[str]:
     """An app under uvicorn on loopback, in this process, for the duration of the block; yields its URL."""
     port = port or free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_per_message_deflate=False
-    )
+    config = server_config(app, "127.0.0.1", port, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

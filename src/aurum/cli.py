@@ -81,18 +81,17 @@ class GracefulServer(_uvicorn_server()):  # type: ignore[misc]
 
 
 async def serve_forever(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
-    import uvicorn
-
     from aurum.app import build_app
     from aurum.migrate import upgrade
     from aurum.resources import open_resources
     from aurum.runtime import tune_gc
+    from aurum.serving import server_config
 
     async with open_resources(settings) as resources:
         if settings.is_development:
             await upgrade(resources.database_url)
         app = build_app(settings, resources, run_worker=with_worker)
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, ws_per_message_deflate=False)
+        config = server_config(app, host, port)
         tune_gc()
         print(f"aurum: serving GraphQL at http://{host}:{port}/graphql", flush=True)
         await GracefulServer(config).serve()

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncGenerator
 from datetime import timedelta
+from json import JSONDecodeError
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -42,10 +45,28 @@ def closer(websocket: WebSocket) -> Closer:
     return close
 
 
+class SocketAdapter(ASGIWebSocketAdapter):
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        """Strawberry's, except that the last message's text is not kept while the socket idles (its loop
+        holds it in a local until the next message)."""
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    yield self.view.decode_json(await self.ws.receive_text())
+                except JSONDecodeError as error:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from error
+        except KeyError as error:
+            raise NonTextMessageReceived from error
+        except WebSocketDisconnect:
+            pass
+
+
 class AurumGraphQL(GraphQL[Context, None]):
     resources: Resources
     hub: Hub
     graphql_transport_ws_handler_class = TransportHandler
+    websocket_adapter_class = SocketAdapter
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         from aurum.graphql.schema import build_schema

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,7 +53,7 @@ SLOW_CONSUMER = 4413
 Closer = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Connection:
     """A socket of one user: closed by the hub when its token expires or its session ends."""
 
@@ -58,7 +61,44 @@ class Connection:
     session_id: uuid.UUID | None
     close: Closer
     api_key_id: uuid.UUID | None = None
-    expiry: asyncio.TimerHandle | None = None
+
+
+class Expiries:
+    """When each socket's token expires: one timer for the process, not one per socket (~0.8 KiB each).
+
+    Holds the sockets weakly: one that closes before its token expires is not kept for it."""
+
+    def __init__(self, expired: Callable[[Connection], None]) -> None:
+        self.expired = expired
+        self.due: list[tuple[float, int, weakref.ref[Connection]]] = []  # a heap, soonest first
+        self.order = itertools.count()  # ties in time never compare the references
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, connection: Connection, expires_at: datetime) -> None:
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
+        heapq.heappush(self.due, (at, next(self.order), weakref.ref(connection)))
+        if self.timer is None or at < self.timer.when():
+            self._arm()
+
+    def _arm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_at(self.due[0][0], self._fire) if self.due else None
+
+    def _fire(self) -> None:
+        now = asyncio.get_running_loop().time()
+        while self.due and self.due[0][0] <= now:
+            connection = heapq.heappop(self.due)[2]()
+            if connection is not None:
+                self.expired(connection)
+        self.timer = None
+        self._arm()
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 class Hub:
@@ -74,6 +114,7 @@ class Hub:
         self.due: set[uuid.UUID] = set()  # users whose new events are to be read
         self.reader: asyncio.Task[None] | None = None
         self.opening: dict[uuid.UUID, asyncio.Future[UserStream]] = {}
+        self.expiries = Expiries(self._expired)
         # Subscribers read from the database (their cursor, their replay) a few at a time: a storm of
         # reconnects then waits here, small, rather than in the connection pool with a session each.
         self.reads = asyncio.Semaphore(max(1, self.settings.db_pool_size // 2))
@@ -98,10 +139,7 @@ class Hub:
         for task in [*self.tasks, *self.background]:
             task.cancel()
         await asyncio.gather(*self.tasks, *self.background, return_exceptions=True)
-        for connections in list(self.connections.values()):
-            for connection in list(connections):
-                if connection.expiry is not None:
-                    connection.expiry.cancel()
+        self.expiries.stop()
 
     async def _listen(self) -> None:
         """Hold one Redis subscription for the process; after any outage, catch every local user up."""
@@ -319,16 +357,14 @@ class Hub:
             return False
         mine.add(connection)
         if expires_at is not None:
-            delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
-            reason = "Token expired: reconnect with a fresh one"
-            connection.expiry = asyncio.get_running_loop().call_later(
-                delay, lambda: self.spawn(connection.close(TOKEN_EXPIRED, reason))
-            )
+            self.expiries.add(connection, expires_at)
         return True
 
+    def _expired(self, connection: Connection) -> None:
+        if connection in self.connections.get(connection.user_id, ()):
+            self.spawn(connection.close(TOKEN_EXPIRED, "Token expired: reconnect with a fresh one"))
+
     def release(self, connection: Connection) -> None:
-        if connection.expiry is not None:
-            connection.expiry.cancel()
         mine = self.connections.get(connection.user_id)
         if mine is not None:
             mine.discard(connection)

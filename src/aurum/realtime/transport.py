@@ -17,7 +17,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
 from strawberry.utils.aio import aclosing
 
 from aurum.graphql.context import Context
@@ -66,6 +66,13 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.feeds: dict[str, Feed] = {}
+
+    async def handle_message(self, message: Message) -> None:
+        try:
+            await super().handle_message(message)
+        finally:
+            # Strawberry's reading loop holds the last message for as long as the socket then idles.
+            cast("dict[str, object]", message).clear()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)

@@ -1,0 +1,149 @@
+"""uvicorn as Aurum runs it (``aurum serve`` and the tests alike): its protocols, lighter per idle WebSocket.
+
+Measured with ``python -m bench realtime``, an acknowledged idle socket cost ~28 KiB, ~10 KiB of it in
+uvicorn's own state that an idle socket never uses again: the handshake's request and response with their
+headers (kept for the connection's life, the request twice), an ``asyncio.Queue`` (four deques of 760 B
+each, allocated empty) and an ``asyncio.Event`` for its inbox and write gate, and the HTTP protocol the
+socket was upgraded from, left in a reference cycle with its parser until the collector finds it.
+
+The subclasses replace those attributes of uvicorn's, so they are written against one uvicorn minor
+(pinned in pyproject.toml); every WebSocket test runs on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class _Waiters:
+    """Futures of the tasks waiting for something, as a list made only when one waits."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _sleep(self) -> None:
+        """Until the next ``_wake`` (or until cancelled)."""
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+class Inbox(_Waiters):
+    """A FIFO with what uvicorn's WebSocket protocol asks of its ``asyncio.Queue`` (``put_nowait``, ``get``,
+    ``empty``), nothing allocated while empty. uvicorn pauses reading while a message waits, so it holds one
+    or two at a time."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: list[Any] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = [item]
+        else:
+            self._items.append(item)
+        self._wake()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items or ())
+
+    async def get(self) -> Any:
+        while not self._items:
+            await self._sleep()
+        item = self._items.pop(0)
+        if not self._items:
+            self._items = None
+        return item
+
+
+class Gate(_Waiters):
+    """``asyncio.Event`` (``set``, ``clear``, ``is_set``, ``wait``) with no waiter list until one waits."""
+
+    __slots__ = ("_open",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open = False
+
+    def is_set(self) -> bool:
+        return self._open
+
+    def set(self) -> None:
+        self._open = True
+        self._wake()
+
+    def clear(self) -> None:
+        self._open = False
+
+    async def wait(self) -> bool:
+        if not self._open:  # as asyncio.Event: once woken by a ``set``, done even if cleared since
+            await self._sleep()
+        return True
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Gate()  # type: ignore[assignment]
+        self.writable.set()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake is over: its request and response are read no more. websockets' parser keeps
+            # the request for the connection's life as well, so its headers are emptied in place.
+            self.request.headers.clear()
+            self.request = None  # type: ignore[assignment]
+            self.response = None  # type: ignore[assignment]
+
+
+class HttpProtocol(HttpToolsProtocol):
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        # The transport now belongs to the WebSocket protocol. This one and its parser hold each other (the
+        # parser calls back into it): break the cycle so it goes now rather than at the next full collection.
+        self.parser = None  # type: ignore[assignment]
+        self.flow = None  # type: ignore[assignment]
+        self.pipeline = None  # type: ignore[assignment]
+        self.scope = None  # type: ignore[assignment]
+        self.headers = None  # type: ignore[assignment]
+
+
+def server_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for our app: our protocols, no log configuration of its own, and no
+    per-message compression (it costs hundreds of KiB per socket)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=HttpProtocol,
+        ws=WebSocketProtocol,
+        ws_per_message_deflate=False,
+        log_config=None,
+        **options,
+    )
