@@ -1,8 +1,9 @@
 """Realtime: mutation → delivery over WebSockets with two API processes sharing PostgreSQL and Redis.
 
 Two ``aurum serve --no-worker`` subprocesses run on one embedded PostgreSQL and Redis (in a temporary
-directory); a third registers the users and is stopped before anything is measured. 50 users hold 20 sockets each, 10 on each process: 1,000 graphql-transport-ws subscribers of
-``recordChanged``. Every mutation therefore reaches sockets on the process that made it and on the other one.
+directory); a third registers the users and is stopped before anything is measured. 50 users hold 20 sockets
+each, 10 on each process: 1,000 graphql-transport-ws subscribers of ``recordChanged``. Every mutation
+therefore reaches sockets on the process that made it and on the other one.
 
 Measured:
 - delivery latency: from sending a mutation over HTTP until each of the user's 20 sockets has the event,

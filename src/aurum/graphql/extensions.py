@@ -19,6 +19,7 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
 )
+from graphql.language.ast import QUERY_DOCUMENT_KEYS
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -130,16 +131,19 @@ def _has_nul_literal(document: DocumentNode | None) -> bool:
     )
 
 
-def ast_nodes(node: object) -> Iterator[Node]:
-    """Every node under an AST node, itself included: a plain walk (graphql's visitor costs a class and a
-    traversal per use, and leaves reference cycles behind)."""
-    if isinstance(node, Node):
+def ast_nodes(*roots: Node | None) -> Iterator[Node]:
+    """Every node under the roots, themselves included, in no particular order: a plain walk over the keys
+    that hold nodes (a third of the time of graphql's visitor, which also wants a class per use)."""
+    stack: list[Node] = [root for root in roots if root is not None]
+    while stack:
+        node = stack.pop()
         yield node
-        for key in node.keys:
-            yield from ast_nodes(getattr(node, key, None))
-    elif isinstance(node, tuple | list):
-        for item in node:
-            yield from ast_nodes(item)
+        for key in QUERY_DOCUMENT_KEYS.get(node.kind, ()):
+            value = getattr(node, key, None)
+            if isinstance(value, tuple | list):
+                stack.extend(value)
+            elif value is not None:
+                stack.append(value)
 
 
 class ErrorFormatting(SchemaExtension):

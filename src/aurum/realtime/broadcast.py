@@ -174,5 +174,8 @@ def _sole_root_field(operation: OperationDefinitionNode | None) -> FieldNode | N
 def _variables_in(root: FieldNode, document: DocumentNode) -> set[str]:
     """The variables the payload can depend on: all but those used only in the root field's arguments."""
     fragments = [d for d in document.definitions if not isinstance(d, OperationDefinitionNode)]
-    under = [root.selection_set, *fragments]
-    return {node.name.value for node in ast_nodes(under) if isinstance(node, VariableNode)}
+    return {
+        node.name.value
+        for node in ast_nodes(root.selection_set, *fragments)
+        if isinstance(node, VariableNode)
+    }
