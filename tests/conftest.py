@@ -167,6 +167,7 @@ def settings(
         gemini_api_key=gemini_server.api_key,
         gemini_base_url=gemini_server.url,
         gemini_backoff=0.01,
+        sentiment_delay=0,  # judged at once; tests/test_journal_sentiment.py runs a server with a delay
     )
 
 

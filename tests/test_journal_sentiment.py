@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from arq.jobs import Job, JobStatus
 from sqlalchemy import select
@@ -18,9 +19,12 @@ from aurum.journal import sentiment
 from aurum.journal.sentiment_job import analyse_sentiment, job_id
 from aurum.realtime.graphql import encode_cursor
 from aurum.resources import Resources
+from aurum.settings import Settings
+from tests.conftest import register
 from tests.gemini import Behaviour, StandInGemini, answer, hang, status, text
 from tests.support import GraphQLClient, uuid_of, wait_for
 from tests.test_journal import act, analysed, write
+from tests.test_realtime import app_server
 from tests.ws import signed_in
 
 MOOD = {"score": 0.65, "label": "positive", "keywords": ["sunny", "walk"], "themes": ["family time"]}
@@ -247,3 +251,30 @@ async def test_subscribers_hear_the_sentiment_arrive(
             )
         ).scalars()
     assert list(actors) == ["worker"]
+
+
+async def test_quick_edits_cost_one_judgement_of_the_text_settled_on(
+    settings: Settings, resources: Resources, gemini: StandInGemini, server_url: str
+) -> None:
+    """An autosaving editor: each save queues a judgement for after the delay, and each finds a newer one
+    waiting, except the last. (The jobs run on the worker of the test server at ``server_url``.)"""
+    async with (
+        app_server(settings, resources, sentiment_delay=3.0) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        writer = await register(http)
+        await allow_ai(writer)
+        gemini.script(answer(MOOD))
+        marker = uuid.uuid4().hex
+        entry = await write(writer, title="Draft", content=f"Draft 0. {marker}")
+        for draft in range(1, 5):
+            saved = await writer.mutate(
+                "journalEntryUpdate",
+                {"id": entry["id"], "content": f"Draft {draft}. {marker}"},
+                "journalEntry { version }",
+            )
+            assert saved["userErrors"] == []
+        judged = await analysed(writer, entry["id"], "version sentiment { label source }")
+    [request] = asked_about(gemini, marker)
+    assert request.data == {"entry": f"Draft\nDraft 4. {marker}"}
+    assert judged == {"version": 5, "sentiment": {"label": "positive", "source": "LLM"}}

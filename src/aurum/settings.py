@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # burst and closed after it cost a connect and a fresh statement cache each, measured at a third of the
     # process's time in write bursts.
     db_pool_size: int = Field(default=20, ge=1, le=200)
+    # A journal entry's sentiment is judged this long after an edit: an autosaving client saves every few
+    # seconds, and only the text it settles on is worth a model call.
+    sentiment_delay: float = Field(default=5.0, ge=0, le=600)
     worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
     # An analysis run pending this long after its last change is queued again (a worker died under it).
     analysis_stuck_seconds: float = Field(default=180.0, gt=0, le=86400)

@@ -494,7 +494,7 @@ class JournalMutation:
                 info,
                 lambda uow: service.create_entry(
                     uow,
-                    info.context.resources.jobs,
+                    info.context.resources,
                     entry_values(input),
                     optional_id(input.id, "JournalEntry", ["input", "id"]),
                 ),
@@ -510,7 +510,7 @@ class JournalMutation:
                 info,
                 lambda uow: service.update_entry(
                     uow,
-                    info.context.resources.jobs,
+                    info.context.resources,
                     entry_id(input.id),
                     entry_values(input),
                     input.expected_version,

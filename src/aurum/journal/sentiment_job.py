@@ -30,7 +30,6 @@ from aurum.db import Actor, UnitOfWork, read_session, unit_of_work
 from aurum.hrm.gather import preferences_of
 from aurum.hrm.llm import SentimentAdvice, model_client
 from aurum.hrm.prompt import sentiment_prompt
-from aurum.jobs import JobQueue
 from aurum.journal import sentiment
 from aurum.journal.model import JournalEntry
 from aurum.models import table_of
@@ -72,14 +71,19 @@ def job_id(entry_id: uuid.UUID, version: int) -> str:
     return f"sentiment:{entry_id}:{version}"
 
 
-def queue(uow: UnitOfWork, jobs: JobQueue, entry: JournalEntry) -> None:
-    """Queue the analysis of ``entry`` once the transaction commits."""
+def queue(uow: UnitOfWork, resources: Resources, entry: JournalEntry) -> None:
+    """Queue the analysis of ``entry`` once the transaction commits, to run after the settle delay."""
     entry_id, version, user_id = entry.id, entry.version, uow.user_id
 
     async def enqueue() -> None:
         try:
-            await jobs.enqueue(
-                ANALYSE_SENTIMENT, str(entry_id), str(user_id), version, job_id=job_id(entry_id, version)
+            await resources.jobs.enqueue(
+                ANALYSE_SENTIMENT,
+                str(entry_id),
+                str(user_id),
+                version,
+                job_id=job_id(entry_id, version),
+                defer=resources.settings.sentiment_delay,
             )
         except Exception:  # the entry is saved; its sentiment comes with the next edit of it
             log.warning("sentiment not queued", entry_id=str(entry_id), exc_info=True)
@@ -94,6 +98,7 @@ class Pending:
     text: str
     fingerprint: str
     ai_enabled: bool
+    version: int
 
 
 def _fingerprint() -> ColumnElement[str]:
@@ -109,6 +114,8 @@ async def analyse_sentiment(ctx: dict[str, Any], entry_id: str, user_id: str, ve
     pending = await _pending(resources, entry, user)
     if pending is None:
         return "nothing to do"
+    if pending.version > version and await resources.jobs.pending(job_id(entry, pending.version)):
+        return "a newer edit has its own job"  # only the text the writer settles on costs a judgement
     found = await _judge(resources, user, pending)
     if not await _record(resources, entry, user, pending, found):
         log.info("sentiment superseded", entry_id=entry_id, queued_version=version)
@@ -127,6 +134,7 @@ async def _pending(resources: Resources, entry_id: uuid.UUID, user_id: uuid.UUID
                     ENTRIES.c.content,
                     ENTRIES.c.template_answers,
                     ENTRIES.c.sentiment_label,
+                    ENTRIES.c.version,
                     _fingerprint().label("fingerprint"),
                 ).where(ENTRIES.c.id == entry_id, ENTRIES.c.user_id == user_id)
             )
@@ -137,7 +145,7 @@ async def _pending(resources: Resources, entry_id: uuid.UUID, user_id: uuid.UUID
         if not sentiment.words(text):
             return None
         preferences = await preferences_of(session, user_id, {})
-    return Pending(text, row.fingerprint, preferences.ai_enabled)
+    return Pending(text, row.fingerprint, preferences.ai_enabled, row.version)
 
 
 async def _judge(resources: Resources, user_id: uuid.UUID, pending: Pending) -> sentiment.Sentiment:

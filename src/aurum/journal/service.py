@@ -24,10 +24,10 @@ from sqlalchemy import delete, func
 from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import Conflict, Forbidden, InvalidInput
-from aurum.jobs import JobQueue
 from aurum.journal import sentiment, sentiment_job
 from aurum.journal.model import JournalEntry, JournalTemplate
 from aurum.journal.templates import BY_ID
+from aurum.resources import Resources
 from aurum.validation import LONG_TEXT, NAME, int_range, nullable, optional_text, validate_fields
 
 TRASH_DAYS = 30
@@ -133,20 +133,20 @@ async def resolve_template(uow: UnitOfWork, values: dict[str, Any]) -> None:
 
 
 async def create_entry(
-    uow: UnitOfWork, jobs: JobQueue, values: dict[str, Any], client_id: uuid.UUID | None
+    uow: UnitOfWork, resources: Resources, values: dict[str, Any], client_id: uuid.UUID | None
 ) -> JournalEntry:
     cleaned = validate_fields(values, ENTRY_CHECKS)
     await resolve_template(uow, cleaned)
     words = word_count(cleaned.get("content", ""), cleaned.get("template_answers"))
     entry = await crud.create_owned(uow, JournalEntry, {**cleaned, "word_count": words}, client_id)
     if sentiment_job.needs_analysis(entry):
-        sentiment_job.queue(uow, jobs, entry)
+        sentiment_job.queue(uow, resources, entry)
     return entry
 
 
 async def update_entry(
     uow: UnitOfWork,
-    jobs: JobQueue,
+    resources: Resources,
     entry_id: uuid.UUID,
     values: dict[str, Any],
     expected_version: int | None,
@@ -163,7 +163,7 @@ async def update_entry(
         sentiment_job.clear(entry)
     saved = await crud.save(uow.session, entry)
     if sentiment_job.needs_analysis(saved):
-        sentiment_job.queue(uow, jobs, saved)
+        sentiment_job.queue(uow, resources, saved)
     return saved
 
 
