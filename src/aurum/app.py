@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from starlette.applications import Starlette
-from starlette.datastructures import State
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,10 +68,6 @@ class Application:
     def __init__(self, starlette: Starlette, graphql: AurumGraphQL) -> None:
         self.starlette = starlette
         self.graphql = graphql
-
-    @property
-    def state(self) -> State:
-        return self.starlette.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
