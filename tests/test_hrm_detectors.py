@@ -4,6 +4,7 @@ scope, past archived records, with stable keys, and with impact weighed by what 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -725,6 +726,21 @@ def test_quick_wins_batch_beyond_four() -> None:
     [found] = quick_wins(world.snapshot(), EVERYTHING)
     assert len(found.recommendations) == 5
     assert found.recommendations[-1] == "Batch the other 3 into one session"
+
+
+@pytest.mark.parametrize(
+    ("status", "counted"),
+    [("planning", True), ("active", True), ("on_hold", False), ("completed", False), ("cancelled", False)],
+)
+@pytest.mark.parametrize("detector", [overdue_cluster, overload, quick_wins])
+def test_work_of_projects_not_under_way_is_left_out(
+    detector: Callable[[Snapshot, Scope], list[Finding]], status: str, counted: bool
+) -> None:
+    world = World()
+    project = world.place(status=status)
+    for name in ("Sand", "Paint", "Varnish"):
+        world.task(project, name, due=-1, minutes=1000 if detector is overload else 15)
+    assert bool(detector(world.snapshot(), EVERYTHING)) is counted
 
 
 # --- all of them

@@ -50,6 +50,15 @@ async def settled(owner: AsyncEngine, client: GraphQLClient) -> None:
     await scores_settled(owner, client.user_id)
 
 
+async def behind(owner: AsyncEngine, client: GraphQLClient) -> None:
+    """Mark the person's stored scores out of date without queueing the job: reads compute their own."""
+    async with owner.begin() as connection:
+        await connection.execute(
+            text("UPDATE hrm_score_state SET generation = generation + 1 WHERE user_id = :id"),
+            {"id": uuid_of(client.user_id)},
+        )
+
+
 def factor(score: dict[str, Any], code: str) -> dict[str, Any] | None:
     return next((f for f in score["factors"] if f["ruleCode"] == code), None)
 
@@ -271,17 +280,30 @@ async def test_today_is_limited_and_coaches_unless_reasoning_is_off(alice: Graph
     assert await alice.error_codes("{ today(limit: 0) { coaching } }") == ["BAD_USER_INPUT"]
 
 
+async def test_today_leaves_out_projects_on_hold_completed_or_cancelled(
+    alice: GraphQLClient, owner: AsyncEngine
+) -> None:
+    _, area, working = await chain(alice)
+    await make_task(alice, working, "Draft the plan")
+    paused = await make_project(alice, area, name="Renovate", status="ACTIVE")
+    await make_task(alice, paused, "Call the plumber", priority="URGENT")
+    assert await ranked_names(alice) == ["Call the plumber", "Draft the plan"]
+    for status in ("ON_HOLD", "COMPLETED", "CANCELLED", "ACTIVE"):
+        await alice.mutate("projectUpdate", {"id": paused, "status": status}, "project { status }")
+        expected = ["Call the plumber", "Draft the plan"] if status == "ACTIVE" else ["Draft the plan"]
+        await settled(owner, alice)
+        assert await ranked_names(alice) == expected, f"{status}, from the stored scores"
+        await behind(owner, alice)
+        assert await ranked_names(alice) == expected, f"{status}, computed while the scores are behind"
+
+
 async def test_the_sweep_and_the_hourly_refresh_rescore(
     alice: GraphQLClient, owner: AsyncEngine, resources: Resources
 ) -> None:
     _, _, project = await chain(alice)
     task = await make_task(alice, project)
     await settled(owner, alice)
-    async with owner.begin() as connection:  # a change whose job was never queued (a crash after commit)
-        await connection.execute(
-            text("UPDATE hrm_score_state SET generation = generation + 1 WHERE user_id = :id"),
-            {"id": uuid_of(alice.user_id)},
-        )
+    await behind(owner, alice)  # a change whose job was never queued (a crash after commit)
     assert await sweep_scores({"resources": resources}) >= 1
     await settled(owner, alice)
 

@@ -50,7 +50,10 @@ def live_pillars(snapshot: Snapshot) -> list[PillarFacts]:
 
 
 def open_in_scope(snapshot: Snapshot, scope: Scope) -> list[TaskFacts]:
-    return [t for t in scope.tasks(snapshot) if t.is_open and is_live(snapshot, t)]
+    """The scope's open tasks that ask for work now: none of a project on hold, completed or cancelled."""
+    return [
+        t for t in scope.tasks(snapshot) if t.is_open and is_live(snapshot, t) and snapshot.is_under_way(t)
+    ]
 
 
 def projects_in_scope(snapshot: Snapshot, scope: Scope) -> list[ProjectFacts]:

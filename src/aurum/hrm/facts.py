@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from aurum.hrm.preferences import Preferences
+from aurum.project.model import UNDER_WAY_STATUSES
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ class Snapshot:
 
     def open_tasks(self) -> list[TaskFacts]:
         return [t for t in self.tasks.values() if t.is_open]
+
+    def is_under_way(self, task: TaskFacts) -> bool:
+        """Whether the task's project is being worked on (planning or active): its tasks ask for work now."""
+        project = self.project_of(task)
+        return project is not None and project.status in UNDER_WAY_STATUSES
 
     @property
     def local_now(self) -> datetime:

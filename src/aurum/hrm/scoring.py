@@ -27,6 +27,7 @@ from aurum.hrm.model import ScoreState, TaskScore
 from aurum.hrm.rules import EVALUATORS, score_task
 from aurum.hrm.weights import definitions, rule_weights
 from aurum.models import table_of
+from aurum.project.model import UNDER_WAY_STATUSES
 from aurum.resources import Resources
 
 log = structlog.get_logger(__name__)
@@ -90,15 +91,18 @@ async def current_scores(
 
 
 async def top_scores(session: AsyncSession, user_id: uuid.UUID, limit: int) -> list[tuple[uuid.UUID, Score]]:
-    """The person's highest scoring open tasks under non-archived projects, areas and pillars."""
+    """The person's highest scoring open tasks of projects under way, below nothing archived."""
     if await is_stale(session, user_id):
         now = datetime.now(UTC)
         snapshot, scoring = await snapshot_and_rules(session, user_id, now)
-        ranked = sorted(
-            compute(snapshot, scoring, now).items(), key=lambda item: (-item[1].value, str(item[0]))
+        under_way = [t for t in snapshot.open_tasks() if snapshot.is_under_way(t)]
+        scores = {task.id: score_task(snapshot, task, scoring, now) for task in under_way}
+        return sorted(scores.items(), key=lambda item: (-item[1].value, str(item[0])))[:limit]
+    rows = (
+        await session.execute(
+            RANKING, {"user_id": user_id, "limit": limit, "under_way": list(UNDER_WAY_STATUSES)}
         )
-        return ranked[:limit]
-    rows = (await session.execute(RANKING, {"user_id": user_id, "limit": limit})).all()
+    ).all()
     return [(row.task_id, score_of(row)) for row in rows]
 
 
@@ -107,7 +111,7 @@ RANKING = text(
          JOIN tasks t ON t.id = s.task_id JOIN projects p ON p.id = t.project_id
          JOIN areas a ON a.id = p.area_id JOIN pillars l ON l.id = a.pillar_id
         WHERE s.user_id = :user_id AND t.status NOT IN ('completed', 'skipped')
-          AND NOT (p.archived OR a.archived OR l.archived)
+          AND p.status = ANY(:under_way) AND NOT (p.archived OR a.archived OR l.archived)
         ORDER BY s.value DESC, s.task_id::text LIMIT :limit"""
 )
 

@@ -21,6 +21,8 @@ from aurum.models import PRIORITIES, Archivable, Base, UserOwned, one_of
 from aurum.search.vector import search_index, search_vector
 
 PROJECT_STATUSES = ("planning", "active", "on_hold", "completed", "cancelled")
+# A project on hold, completed or cancelled asks nothing of today, whatever tasks it still holds.
+UNDER_WAY_STATUSES = ("planning", "active")
 
 
 class Project(Archivable, UserOwned, Base):

@@ -172,7 +172,8 @@ def _with_names(ids: list[uuid.UUID]) -> Select[Any]:
 class ScoreQuery:
     @strawberry.field(
         description="The viewer's open tasks that matter most now, by priority score, with the factors "
-        "behind each and a line of coaching."
+        "behind each and a line of coaching. Tasks of projects on hold, completed or cancelled, and of "
+        "anything archived, are left out."
     )
     async def today(
         self,
