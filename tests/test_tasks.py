@@ -57,6 +57,32 @@ async def test_dependencies_decide_whether_a_task_can_start(alice: GraphQLClient
     assert names((await waits(alice, waiting))["blockedBy"]) == [first]
 
 
+async def test_a_page_of_tasks_answers_as_each_task_does_alone(alice: GraphQLClient) -> None:
+    """A page preloads what its fields need (through fragments too); the answers are those of `node`."""
+    *_, project = await chain(alice)
+    past = str(datetime.now(UTC).date() - timedelta(days=2))
+    first = await make_task(alice, project, "first", dueDate=past)
+    second = await make_task(alice, project, "second")
+    await make_task(alice, project, "waiting", dependencyIds=[first, second], dueDate=past)
+    await make_task(alice, project, "free")
+    await act(alice, "taskComplete", {"id": second}, "task { id }", STATUS)
+    fields = "id isOverdue canStart blockedBy { id } dependencies { id }"
+    data = await alice.ok(
+        "query($p: ID!) { node(id: $p) { ... on Project { tasks { nodes { ...Waits } } } } }"
+        f" fragment Waits on Task {{ ... on Task {{ {fields} }} }}",
+        {"p": project},
+    )
+    listed = data["node"]["tasks"]["nodes"]
+    alone = [await task_state(alice, t["id"], f"... on Task {{ {fields} }}") for t in listed]
+    assert listed == alone
+    assert [(t["isOverdue"], t["canStart"], len(t["blockedBy"])) for t in listed] == [
+        (True, True, 0),
+        (False, True, 0),
+        (True, False, 1),
+        (False, True, 0),
+    ]
+
+
 async def test_a_task_cannot_depend_on_itself(alice: GraphQLClient) -> None:
     *_, project = await chain(alice)
     other = await make_task(alice, project)

@@ -18,6 +18,7 @@ from aurum.auth.principal import Principal
 from aurum.auth.sessions import Device
 from aurum.db import Actor, UnitOfWork, read_session, unit_of_work
 from aurum.errors import Unauthenticated
+from aurum.graphql.eager import Eventually, then
 from aurum.resources import Resources
 
 if TYPE_CHECKING:
@@ -137,10 +138,11 @@ class Context:
 
     async def viewer(self) -> User:
         """The signed-in user, loaded once per request however many fields ask at the same moment."""
-        user: User | None = await self.loader("viewer", self._load_users).load(self.user_id)
-        if user is None:
-            raise Unauthenticated("This account no longer exists")
-        return user
+        return _existing(await self._viewer_load())
+
+    def _viewer_load(self) -> Awaitable[User | None]:
+        loaded: Awaitable[User | None] = self.loader("viewer", self._load_users).load(self.user_id)
+        return loaded
 
     async def _load_users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         async with self.reading() as session:
@@ -149,3 +151,13 @@ class Context:
 
     async def timezone(self) -> ZoneInfo:
         return ZoneInfo((await self.viewer()).timezone)
+
+    def timezone_eventually(self) -> Eventually[ZoneInfo]:
+        """The viewer's time zone, at once once the viewer is loaded (see ``aurum.graphql.eager``)."""
+        return then(self._viewer_load(), lambda user: ZoneInfo(_existing(user).timezone))
+
+
+def _existing(user: User | None) -> User:
+    if user is None:
+        raise Unauthenticated("This account no longer exists")
+    return user

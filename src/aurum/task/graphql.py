@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import strawberry
-from sqlalchemy import ColumnElement, Row, Select, and_, case, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_
 from strawberry import Info
 
 if TYPE_CHECKING:
@@ -19,16 +19,18 @@ if TYPE_CHECKING:
 
 from aurum.area.model import Area as AreaModel
 from aurum.graphql.context import Context
+from aurum.graphql.eager import Eventually, then
 from aurum.graphql.node import node_resolver
 from aurum.graphql.relations import page_of_children, page_of_list, row_by_id
 from aurum.graphql.types import After, Before, Connection, Filter, First, Last, Node, OrderBy, OrderDirection
 from aurum.ids import decode_id, to_global_id
-from aurum.models import readable, table_of
+from aurum.models import table_of
 from aurum.pagination import Ordering, PageArgs, SortKey
 from aurum.pillar.graphql import name_search
 from aurum.project.graphql import Priority, Project, archived_ancestor, project_by_id
 from aurum.project.model import Project as ProjectModel
 from aurum.task import rules
+from aurum.task.loaders import dependencies_of, occurrence_row, preload
 from aurum.task.model import CLOSED_STATUSES, TaskDependency
 from aurum.task.model import Task as TaskModel
 
@@ -243,13 +245,16 @@ class Task(Node):
         )
 
     @strawberry.field(
+        graphql_type=bool,
         description="Whether it is past due (in the viewer's time zone) and still open (neither completed "
-        "nor skipped)."
+        "nor skipped).",
     )
-    async def is_overdue(self, info: Info[Context, None]) -> bool:
-        if self.status is TaskStatus.SKIPPED:
+    def is_overdue(self, info: Info[Context, None]) -> Eventually[bool]:
+        if self.status is TaskStatus.SKIPPED or self.due_date is None:
             return False
-        zone = await info.context.timezone()
+        return then(info.context.timezone_eventually(), self._is_overdue_in)
+
+    def _is_overdue_in(self, zone: ZoneInfo) -> bool:
         return rules.is_overdue(
             self.status.value, self.due_date, self.due_time_value, zone, datetime.now(UTC)
         )
@@ -288,63 +293,28 @@ class Task(Node):
 
         return await insights_of_task(info, self.uuid, PageArgs(first, after), filter)
 
-    @strawberry.field(description="The tasks this one waits for.")
-    async def dependencies(self, info: Info[Context, None]) -> list[Task]:
-        return [Task.from_row(r) for r in await dependency_rows(info, self.uuid)]
+    @strawberry.field(graphql_type=list["Task"], description="The tasks this one waits for.")
+    def dependencies(self, info: Info[Context, None]) -> Eventually[list[Task]]:
+        return then(dependencies_of(info, self.uuid), lambda rows: [Task.from_row(r) for r in rows])
 
     @strawberry.field(
-        description="The tasks this one waits for that are still open (a skipped occurrence does not block)."
+        graphql_type=list["Task"],
+        description="The tasks this one waits for that are still open (a skipped occurrence does not block).",
     )
-    async def blocked_by(self, info: Info[Context, None]) -> list[Task]:
-        rows = await dependency_rows(info, self.uuid)
-        return [Task.from_row(r) for r in rows if r.status not in CLOSED_STATUSES]
-
-    @strawberry.field(description="Whether every task it waits for is completed (or a skipped occurrence).")
-    async def can_start(self, info: Info[Context, None]) -> bool:
-        return all(r.status in CLOSED_STATUSES for r in await dependency_rows(info, self.uuid))
-
-
-async def occurrence_row(info: Info[Context, None], series_id: uuid.UUID, index: int) -> Row[Any] | None:
-    """Occurrence ``index`` of the recurring series ``series_id``; one statement for all of the query."""
-    ctx = info.context
-    user_id = ctx.user_id
-
-    async def batch(keys: Sequence[tuple[uuid.UUID, int]]) -> list[Row[Any] | None]:
-        statement = select(*readable(TABLE)).where(
-            tuple_(TABLE.c.recurrence_series_id, TABLE.c.recurrence_index).in_(list(keys)),
-            TABLE.c.user_id == user_id,
+    def blocked_by(self, info: Info[Context, None]) -> Eventually[list[Task]]:
+        return then(
+            dependencies_of(info, self.uuid),
+            lambda rows: [Task.from_row(r) for r in rows if r.status not in CLOSED_STATUSES],
         )
-        async with ctx.reading() as session:
-            found = {
-                (row.recurrence_series_id, row.recurrence_index): row
-                for row in (await session.execute(statement)).all()
-            }
-        return [found.get(key) for key in keys]
 
-    row: Row[Any] | None = await ctx.loader("occurrences", batch).load((series_id, index))
-    return row
-
-
-async def dependency_rows(info: Info[Context, None], task_id: uuid.UUID) -> list[Row[Any]]:
-    """The tasks ``task_id`` waits for; one statement for all tasks of the query."""
-    ctx = info.context
-    user_id = ctx.user_id
-
-    async def batch(ids: Sequence[uuid.UUID]) -> list[list[Row[Any]]]:
-        statement: Select[Any] = (
-            select(*readable(TABLE), DEPENDENCIES.c.task_id.label("_waiting"))
-            .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
-            .where(DEPENDENCIES.c.task_id.in_(ids), DEPENDENCIES.c.user_id == user_id)
-            .order_by(TABLE.c.sort_order, TABLE.c.id)
+    @strawberry.field(
+        graphql_type=bool,
+        description="Whether every task it waits for is completed (or a skipped occurrence).",
+    )
+    def can_start(self, info: Info[Context, None]) -> Eventually[bool]:
+        return then(
+            dependencies_of(info, self.uuid), lambda rows: all(r.status in CLOSED_STATUSES for r in rows)
         )
-        found: dict[uuid.UUID, list[Row[Any]]] = {i: [] for i in ids}
-        async with ctx.reading() as session:
-            for row in (await session.execute(statement)).all():
-                found[row._waiting].append(row)
-        return [found[i] for i in ids]
-
-    rows: list[Row[Any]] = await ctx.loader("dependencies", batch).load(task_id)
-    return rows
 
 
 @strawberry.enum(description="What a list of tasks is ordered by.")
@@ -510,6 +480,7 @@ async def tasks_under(
         args,
         repr(filter),
     )
+    await preload(info, page.rows)
     return Connection.from_page(page, Task.from_row)
 
 
@@ -546,4 +517,5 @@ class TaskQuery:
         page = await page_of_list(
             info, TABLE, conditions, task_ordering(order_by), PageArgs(first, after, last, before)
         )
+        await preload(info, page.rows)
         return Connection.from_page(page, Task.from_row)
