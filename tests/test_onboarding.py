@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from aurum.notification.scheduler import scan_notifications
 from aurum.onboarding.service import row_id
 from aurum.onboarding.templates import TEMPLATES, Template
+from aurum.resources import Resources
 from tests.conftest import register
 from tests.hierarchy import act, make_pillar, problems
 from tests.support import GraphQLClient, StatementCounter, uuid_of
@@ -20,10 +22,10 @@ APPLIED = "created pillars { id name timeAllocation sortOrder } user { id onboar
 
 TREE = """{
   viewer { onboardingCompleted }
-  pillars(first: 100) { totalCount nodes { id name icon color timeAllocation visionStatement sortOrder
-    areas(first: 100) { totalCount nodes { name icon color importance
-      projects(first: 100) { totalCount nodes { name status priority importance deadline
-        tasks(first: 100) { totalCount
+  pillars(first: 20) { totalCount nodes { id name icon color timeAllocation visionStatement sortOrder
+    areas(first: 10) { totalCount nodes { name icon color importance
+      projects(first: 10) { totalCount nodes { name status priority importance deadline
+        tasks(first: 10) { totalCount
           nodes { name priority dueDate estimatedMinutes energy category status } }
   } } } } } }
   areas(first: 100) { totalCount }
@@ -271,3 +273,25 @@ async def test_signed_out_callers_are_refused(anonymous: GraphQLClient) -> None:
         "mutation { onboardingApply(input: {template: STUDENT}) { created userErrors { code } } }"
     )
     assert codes == ["UNAUTHENTICATED"]
+
+
+async def test_notifications_about_template_tasks_name_their_due_day(
+    resources: Resources, http: httpx.AsyncClient
+) -> None:
+    client = await register(http, timezone="Pacific/Auckland")
+    assert (await apply(client, "STUDENT"))["userErrors"] == []
+    data = await client.ok("{ tasks(first: 100) { nodes { id name dueDate } } }")
+    due = [task for task in data["tasks"]["nodes"] if task["dueDate"] is not None]
+    assert due
+    last = max(date.fromisoformat(task["dueDate"]) for task in due)
+    after = datetime.combine(
+        last + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo("Pacific/Auckland")
+    )
+    await scan_notifications({"resources": resources}, now=after)  # every one of them is overdue by then
+    listed = await client.ok(
+        "{ notifications(first: 100, filter: {types: [TASK_OVERDUE]}) { nodes { body } } }"
+    )
+    bodies = {n["body"] for n in listed["notifications"]["nodes"]}
+    for task in due:
+        day = date.fromisoformat(task["dueDate"])
+        assert f'"{task["name"]}" was due on {day.day} {day:%b} {day.year}.' in bodies, (task, bodies)

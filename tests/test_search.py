@@ -277,3 +277,26 @@ async def test_one_search_is_one_statement(
 async def test_anonymous_callers_cannot_search(http: httpx.AsyncClient) -> None:
     anonymous = GraphQLClient(http)
     assert await anonymous.error_codes(SEARCH, {"query": "plan"}) == ["UNAUTHENTICATED"]
+
+
+# Both need the generated search_vector columns rebuilt, a migration this change does not write: the
+# answers are not in journal_entries.search_vector, and every vector uses the 'simple' configuration.
+# Strict: once the migration lands they pass, and the marks must go.
+@pytest.mark.xfail(strict=True, reason="needs migration: template answers in journal_entries.search_vector")
+async def test_journal_template_answers_are_found(alice: GraphQLClient) -> None:
+    payload = await alice.mutate(
+        "journalEntryCreate",
+        {"templateAnswers": [{"prompt": "What went well today?", "answer": "A kingfisher on the branch"}]},
+        "journalEntry { id wordCount }",
+    )
+    entry = payload["journalEntry"]
+    assert entry["wordCount"] == 5
+    assert await found(alice, "kingfisher") == [entry["id"]]
+    assert await found(alice, "well") == []  # the prompts are the template's words, not the person's
+
+
+@pytest.mark.xfail(strict=True, reason="needs migration: stemmed (english) lexemes in every search_vector")
+async def test_words_are_found_in_other_forms(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    task = await make_task(alice, project, "Feed the zebra")
+    assert await found(alice, "Zebras") == [task]

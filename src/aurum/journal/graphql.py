@@ -37,6 +37,7 @@ from aurum.journal.templates import BUILT_INS, BY_ID, BY_TYPE, BuiltInTemplate
 from aurum.models import readable, table_of
 from aurum.pagination import Ordering, PageArgs, SortKey
 from aurum.search.service import MAX_QUERY_LENGTH, parse, tsquery
+from aurum.validation import int_range
 
 ENTRIES = table_of(EntryModel)
 TEMPLATES = table_of(TemplateModel)
@@ -95,7 +96,10 @@ class JournalTemplate(Node):
     type: JournalTemplateType = strawberry.field(description="Its kind (CUSTOM for most of one's own).")
     description: str | None = strawberry.field(description="What it is for.")
     prompts: list[str] = strawberry.field(description="The questions it asks.")
-    default_tags: list[str] = strawberry.field(description="Tags an entry made from it starts with.")
+    default_tags: list[str] = strawberry.field(
+        description="Tags an entry created from it starts with, after the tags given; choosing it for an "
+        "existing entry leaves that entry's tags as they are."
+    )
     built_in: bool = strawberry.field(description="Built-in templates are the same for everyone, read-only.")
     version: int = strawberry.field(description="Increases with every change (1 for built-in ones).")
     created_at: datetime = strawberry.field(description="When it was created (built-in ones: released).")
@@ -227,14 +231,39 @@ class JournalEntryFilter:
     trashed: bool | None = strawberry.field(
         default=False, description="false (default): not in the trash; true: in the trash; null: both."
     )
-    mood: int | None = strawberry.field(default=None, description="Only entries with this mood (1–5).")
+    mood: int | None = strawberry.field(
+        default=None, description="Only entries with this mood, 1–5 (BAD_USER_INPUT otherwise)."
+    )
     tags: list[str] | None = strawberry.field(
         default=None, description="Only entries having all these tags (compared normalised)."
     )
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone)
+def local_midnight(day: date, zone: ZoneInfo) -> datetime | None:
+    """The instant ``day`` begins in ``zone``, or None when that lies outside what a timestamp can hold
+    (before 1 January 1 or after 31 December 9999 in UTC): a bound there leaves nothing out, so it is dropped
+    rather than refused, and a client may send the first or last day as an open end."""
+    try:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def day_after(day: date) -> date | None:
+    return day + timedelta(days=1) if day < date.max else None
+
+
+def period_conditions(filter: JournalEntryFilter, zone: ZoneInfo) -> list[ColumnElement[bool]]:
+    """``from`` and ``to`` as instants: the first day's start, and the start of the day after the last."""
+    conditions: list[ColumnElement[bool]] = []
+    since = local_midnight(filter.from_, zone) if filter.from_ is not None else None
+    if since is not None:
+        conditions.append(ENTRIES.c.created_at >= since)
+    after_last = day_after(filter.to) if filter.to is not None else None
+    until = local_midnight(after_last, zone) if after_last is not None else None
+    if until is not None:
+        conditions.append(ENTRIES.c.created_at < until)
+    return conditions
 
 
 def entry_conditions(filter: JournalEntryFilter | None, zone: ZoneInfo) -> list[ColumnElement[bool]]:
@@ -250,12 +279,10 @@ def entry_conditions(filter: JournalEntryFilter | None, zone: ZoneInfo) -> list[
             )
         terms, _ = parse(filter.search, None)
         conditions.append(ENTRIES.c.search_vector.op("@@")(tsquery(terms)))
-    if filter.from_ is not None:
-        conditions.append(ENTRIES.c.created_at >= local_midnight(filter.from_, zone))
-    if filter.to is not None:
-        conditions.append(ENTRIES.c.created_at < local_midnight(filter.to + timedelta(days=1), zone))
+    conditions += period_conditions(filter, zone)
     if filter.mood is not None:
-        conditions.append(ENTRIES.c.mood == filter.mood)
+        mood = int_range(filter.mood, ["filter", "mood"], service.MIN_SCALE, service.MAX_SCALE)
+        conditions.append(ENTRIES.c.mood == mood)
     if filter.tags:
         tags = service.normalise_tags(filter.tags, ["filter", "tags"])
         conditions.append(ENTRIES.c.tags.contains(tags))
@@ -363,10 +390,12 @@ class JournalEntryCreateInput:
     mood: int | None = strawberry.field(default=strawberry.UNSET, description="1–5.")
     energy: int | None = strawberry.field(default=strawberry.UNSET, description="1–5.")
     tags: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="At most 20 tags of 1–50 characters; normalised."
+        default=strawberry.UNSET,
+        description="At most 20 tags of 1–50 characters, counting the template's default tags; normalised.",
     )
     template_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="A built-in template or one of the viewer's own."
+        default=strawberry.UNSET,
+        description="A built-in template or one of the viewer's own; its default tags are added to `tags`.",
     )
     template_answers: list[JournalTemplateAnswerInput] | None = strawberry.field(
         default=strawberry.UNSET, description="Answers to the template's prompts (at most 50)."
@@ -385,7 +414,9 @@ class JournalEntryUpdateInput:
     energy: int | None = strawberry.field(default=strawberry.UNSET, description="1–5, or null.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Replaces the tags.")
     template_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="A built-in template or one of the viewer's own; null: none."
+        default=strawberry.UNSET,
+        description="A built-in template or one of the viewer's own; null: none. The tags stay as they are "
+        "(default tags apply only when an entry is created).",
     )
     template_answers: list[JournalTemplateAnswerInput] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the answers."
@@ -407,7 +438,8 @@ class JournalTemplateCreateInput:
         default=strawberry.UNSET, description="At most 20 prompts of 1–500 characters."
     )
     default_tags: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Tags for entries made from it; normalised like entry tags."
+        default=strawberry.UNSET,
+        description="Tags for entries created from it (at most 20); normalised like entry tags.",
     )
 
 

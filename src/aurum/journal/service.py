@@ -4,6 +4,9 @@ Decisions:
 - ``mood`` and ``energy`` are integers 1–5 (1 low, 5 high), or null.
 - Tags are normalised: trimmed, inner whitespace collapsed to one space, lowercased, duplicates dropped (first
   kept); at most 20 of 1–50 characters.
+- An entry created from a template starts with the template's default tags after the ones given (normalised
+  and de-duplicated together; more than 20 in all is refused). Setting a template on an existing entry leaves
+  its tags alone: by then they are the person's own, and a removed default must not come back.
 - The word count covers the content and the template answers; reading time is one minute per 200 words,
   rounded up (0 for an empty entry).
 - Sentiment is read from the title, content and answers by a job (``sentiment_job``): a write that changes
@@ -40,6 +43,7 @@ MAX_ANSWERS = 50
 MAX_PROMPT = 500
 MAX_ANSWER = 10_000
 MAX_PROMPTS = 20
+MIN_SCALE, MAX_SCALE = 1, 5  # mood and energy
 
 
 def normalise_tags(value: Sequence[str] | None, field: list[str]) -> list[str]:
@@ -72,7 +76,7 @@ def answers(value: Sequence[dict[str, str]] | None, field: list[str]) -> list[di
     return [{"prompt": a["prompt"], "answer": a["answer"]} for a in value]
 
 
-SCALE = nullable(lambda v, f: int_range(v, f, 1, 5))
+SCALE = nullable(lambda v, f: int_range(v, f, MIN_SCALE, MAX_SCALE))
 ENTRY_CHECKS: dict[str, Any] = {
     "title": lambda v, f: plain_text(v.strip() if v else v, f, MAX_TITLE),
     "content": lambda v, f: plain_text(v, f, MAX_CONTENT),
@@ -114,29 +118,45 @@ def reading_minutes(words: int) -> int:
     return math.ceil(words / WORDS_PER_MINUTE)
 
 
-async def resolve_template(uow: UnitOfWork, values: dict[str, Any]) -> None:
-    """``template_id`` names a built-in template (kept as its type) or one of the viewer's own."""
+async def resolve_template(uow: UnitOfWork, values: dict[str, Any]) -> Sequence[str]:
+    """``template_id`` names a built-in template (kept as its type) or one of the viewer's own. Returns the
+    template's default tags (none without a template)."""
     if "template_id" not in values:
-        return
+        return ()
     template_id = values.pop("template_id")
     values["builtin_template"] = None
     values["template_id"] = None
     if template_id is None:
-        return
+        return ()
     built_in = BY_ID.get(template_id)
     if built_in is not None:
         values["builtin_template"] = built_in.type
-        return
+        return built_in.default_tags
     field = ["input", "templateId"]
     own = await crud.get_owned(uow.session, JournalTemplate, template_id, uow.user_id, field)
     values["template_id"] = own.id
+    return own.default_tags
+
+
+def with_default_tags(tags: Sequence[str], defaults: Sequence[str]) -> list[str]:
+    """The given tags, then the template's defaults (normalised when it was saved) not among them."""
+    merged = [*tags, *(tag for tag in defaults if tag not in tags)]
+    if len(merged) > MAX_TAGS:
+        raise InvalidInput(
+            f"With the template's default tags the entry would have {len(merged)} tags; at most "
+            f"{MAX_TAGS} are allowed",
+            ["input", "tags"],
+        )
+    return merged
 
 
 async def create_entry(
     uow: UnitOfWork, resources: Resources, values: dict[str, Any], client_id: uuid.UUID | None
 ) -> JournalEntry:
     cleaned = validate_fields(values, ENTRY_CHECKS)
-    await resolve_template(uow, cleaned)
+    defaults = await resolve_template(uow, cleaned)
+    if defaults:
+        cleaned["tags"] = with_default_tags(cleaned.get("tags") or [], defaults)
     words = word_count(cleaned.get("content", ""), cleaned.get("template_answers"))
     entry = await crud.create_owned(uow, JournalEntry, {**cleaned, "word_count": words}, client_id)
     if sentiment_job.needs_analysis(entry):

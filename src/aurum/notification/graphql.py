@@ -97,7 +97,10 @@ class NotificationFilter:
     read: bool | None = strawberry.field(
         default=None, description="true: read ones; false: unread; null: all."
     )
-    types: list[NotificationType] | None = strawberry.field(default=None, description="Only these kinds.")
+    types: list[NotificationType] | None = strawberry.field(
+        default=None,
+        description="Only these kinds; [] matches none (as in the preferences); null: every kind.",
+    )
 
 
 def conditions(filter: NotificationFilter | None) -> list[ColumnElement[bool]]:
@@ -106,7 +109,7 @@ def conditions(filter: NotificationFilter | None) -> list[ColumnElement[bool]]:
     if filter.read is not None:
         read = NOTIFICATIONS.c.read_at.is_not(None)
         found.append(read if filter.read else ~read)
-    if filter.types:
+    if filter.types is not None:
         found.append(NOTIFICATIONS.c.type.in_([t.value for t in filter.types]))
     return found
 
@@ -176,10 +179,14 @@ class NotificationPreferencesUpdateInput:
         default=strawberry.UNSET, description="The kinds wanted (replaces the list)."
     )
     quiet_hours_start: time | None = strawberry.field(
-        default=strawberry.UNSET, description="Start of the quiet hours, or null for none (with the end)."
+        default=strawberry.UNSET,
+        description="Start of the quiet hours on the viewer's own clock ('22:00', no offset), or null for "
+        "none (with the end).",
     )
     quiet_hours_end: time | None = strawberry.field(
-        default=strawberry.UNSET, description="End of the quiet hours, or null for none (with the start)."
+        default=strawberry.UNSET,
+        description="End of the quiet hours ('07:00', no offset), different from the start, or null for none "
+        "(with the start).",
     )
     reminder_lead_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="0–1440.")
     due_soon_hours: int | None = strawberry.field(default=strawberry.UNSET, description="1–168.")

@@ -29,6 +29,44 @@ DUE_AT = (
     "(CASE WHEN t.due_time IS NOT NULL THEN (t.due_date + t.due_time) AT TIME ZONE :zone "
     "ELSE (t.due_date + 1)::timestamp AT TIME ZONE :zone END)"
 )
+# How a due moment reads: the due day as the person set it ("23 Nov 2026", English month names whatever the
+# server's locale) and, with a due time, that time: both are already the person's wall clock. DUE_AT is only
+# for comparing with now (for a date-only task it is the next midnight, which must never be shown).
+LOCAL_TODAY = "(:now AT TIME ZONE :zone)::date"
+
+
+def day_text(day: str) -> str:
+    return f"to_char({day}, 'FMDD Mon YYYY')"
+
+
+def at_time(clock: str | None) -> str:
+    """SQL text appending ' at 15:00' when the time column ``clock`` is set."""
+    return f" || coalesce(' at ' || left({clock}::text, 5), '')" if clock else ""
+
+
+def due_on(day: str, clock: str | None = None) -> str:
+    """SQL text: 'on 23 Nov 2026', then the time if set."""
+    return f"('on ' || {day_text(day)}{at_time(clock)})"
+
+
+def due_when(day: str, clock: str | None = None) -> str:
+    """SQL text for a moment ahead: 'today (23 Nov 2026)', 'tomorrow (…)' or 'on …', then the time if set
+    (the date stays for a message read on a later day)."""
+    date = day_text(day)
+    return (
+        f"(CASE WHEN {day} = {LOCAL_TODAY} THEN 'today (' || {date} || ')' "
+        f"WHEN {day} = {LOCAL_TODAY} + 1 THEN 'tomorrow (' || {date} || ')' "
+        f"ELSE 'on ' || {date} END{at_time(clock)})"
+    )
+
+
+TASK_DUE_WHEN = due_when("t.due_date", "t.due_time")
+TASK_DUE_ON = due_on("t.due_date", "t.due_time")
+# A reminder says when its task is (or was) due, if it has a due date.
+REMINDER_DUE = (
+    f"coalesce(CASE WHEN {DUE_AT} <= :now THEN ' It was due ' || {TASK_DUE_ON} "
+    f"ELSE ' It is due ' || {TASK_DUE_WHEN} END || '.', '')"
+)
 INSERT = (
     "INSERT INTO notifications "
     "(user_id, type, title, body, subject_type, subject_id, occasion, scheduled_for, read_at) "
@@ -38,24 +76,24 @@ VALUES = "CAST(:email_at AS timestamptz), CAST(:read_at AS timestamptz)"
 
 KINDS: dict[str, str] = {
     "TASK_REMINDER": f"""SELECT t.user_id, 'TASK_REMINDER', left('Reminder: ' || t.name, 200),
-        'It is time for "' || t.name || '".', 'Task', t.id,
+        'It is time for "' || t.name || '".' || {REMINDER_DUE}, 'Task', t.id,
         to_char(t.reminder_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), {VALUES}
       FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND t.reminder_at IS NOT NULL
         AND t.reminder_at - make_interval(mins => :lead) <= :now
         AND t.reminder_at > :now - interval '7 days'""",
     "TASK_DUE": f"""SELECT t.user_id, 'TASK_DUE', left('Due soon: ' || t.name, 200),
-        '"' || t.name || '" is due ' || to_char({DUE_AT} AT TIME ZONE :zone, 'YYYY-MM-DD HH24:MI') || '.',
+        '"' || t.name || '" is due ' || {TASK_DUE_WHEN} || '.',
         'Task', t.id, t.due_date::text || coalesce(' ' || t.due_time::text, ''), {VALUES}
       FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND t.due_date IS NOT NULL
         AND {DUE_AT} > :now AND {DUE_AT} <= :now + make_interval(hours => :hours)""",
     "TASK_OVERDUE": f"""SELECT t.user_id, 'TASK_OVERDUE', left('Overdue: ' || t.name, 200),
-        '"' || t.name || '" was due ' || to_char({DUE_AT} AT TIME ZONE :zone, 'YYYY-MM-DD HH24:MI') || '.',
+        '"' || t.name || '" was due ' || {TASK_DUE_ON} || '.',
         'Task', t.id, '', {VALUES}
       FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND t.due_date IS NOT NULL AND {DUE_AT} <= :now""",
     "PROJECT_DEADLINE": f"""SELECT p.user_id, 'PROJECT_DEADLINE',
         left(CASE WHEN p.deadline = l.today THEN 'Deadline today: ' ELSE 'Deadline tomorrow: ' END
              || p.name, 200),
-        'The project "' || p.name || '" is due ' || p.deadline::text || '.', 'Project', p.id,
+        'The project "' || p.name || '" is due ' || {due_when("p.deadline")} || '.', 'Project', p.id,
         p.deadline::text || CASE WHEN p.deadline = l.today THEN '/today' ELSE '/tomorrow' END, {VALUES}
       FROM projects p, (SELECT (:now AT TIME ZONE :zone)::date AS today) l
       WHERE p.user_id = :uid AND NOT p.archived AND p.status NOT IN ('completed', 'cancelled')

@@ -103,8 +103,17 @@ def check_preferences(values: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput("'dueSoonHours' must be 1–168", ["input", "dueSoonHours"])
             checked[name] = value
         else:  # quiet hours: a time or null
-            checked[name] = value.replace(tzinfo=None, microsecond=0) if value is not None else None
+            checked[name] = wall_clock(value, ["input", camel(name)])
     return checked
+
+
+def wall_clock(value: time | None, field: list[str]) -> time | None:
+    """A quiet-hours end: a time of day on the person's own clock, so an offset has no meaning there."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        raise InvalidInput(f"'{field[-1]}' is read in your time zone: leave the offset out", field)
+    return value.replace(microsecond=0)
 
 
 def camel(name: str) -> str:
@@ -118,6 +127,14 @@ async def update_preferences(uow: UnitOfWork, values: dict[str, Any]) -> None:
     row = (await uow.session.execute(select(PREFERENCES).where(PREFERENCES.c.user_id == uow.user_id))).one()
     if (row.quiet_hours_start is None) != (row.quiet_hours_end is None):
         raise InvalidInput("Give both ends of the quiet hours, or neither", ["input", "quietHoursEnd"])
+    # Checked only when they change, so an unrelated update is not refused over a pair saved before.
+    changed = {"quiet_hours_start", "quiet_hours_end"} & checked.keys()
+    if changed and row.quiet_hours_start is not None and row.quiet_hours_start == row.quiet_hours_end:
+        field = "quietHoursStart" if changed == {"quiet_hours_start"} else "quietHoursEnd"
+        raise InvalidInput(
+            "Quiet hours must start and end at different times (for none, set both to null)",
+            ["input", field],
+        )
 
 
 async def mark_read(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
