@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aurum.auth.principal import INVALID_API_KEY
 from aurum.tables import metadata
 from tests.support import GraphQLClient, uuid_of
 
@@ -157,6 +158,19 @@ async def test_a_write_key_can_create(alice: GraphQLClient) -> None:
     assert await pillar_names(alice) == ["Imported"]
 
 
+async def test_a_write_key_says_it_reads_too(alice: GraphQLClient, owner: AsyncEngine) -> None:
+    key, secret = await create_key(alice, "Importer", ["WRITE"])
+    assert key["scopes"] == ["READ", "WRITE"]
+    assert [k["scopes"] for k in await keys_of(alice)] == [["READ", "WRITE"]]
+    async with owner.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT scopes FROM api_keys WHERE id = :id"), {"id": uuid_of(key["id"], "ApiKey")}
+        )
+    assert stored == ["read", "write"]
+    # What it says is what it does: it reads.
+    assert (await key_client(alice, secret).ok("{ viewer { id } }"))["viewer"]["id"] == alice.user_id
+
+
 async def test_using_a_key_sets_last_used_at(alice: GraphQLClient) -> None:
     key, secret = await create_key(alice, "Dashboard", ["READ"])
     other, _ = await create_key(alice, "Unused", ["READ"])
@@ -195,6 +209,15 @@ async def test_a_revoked_key_is_refused(alice: GraphQLClient) -> None:
     assert await pillar_names(alice) == []
     # Still listed, as revoked.
     assert [(k["id"], k["revokedAt"] is not None) for k in await keys_of(alice)] == [(key["id"], True)]
+
+
+async def test_a_revoked_key_is_told_it_is_a_key_that_was_refused(alice: GraphQLClient) -> None:
+    key, secret = await create_key(alice, "Old integration", ["READ"])
+    assert (await revoke(alice, key["id"]))["userErrors"] == []
+    body = await key_client(alice, secret).execute("{ viewer { id } }")
+    assert codes(body) == ["UNAUTHENTICATED"], body
+    # Not "sign in again or refresh it": a key can do neither.
+    assert [e["message"] for e in body["errors"]] == [INVALID_API_KEY], body
 
 
 async def test_another_user_can_neither_see_nor_revoke_a_key(

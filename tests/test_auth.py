@@ -64,6 +64,16 @@ async def test_register_signs_in(anonymous: GraphQLClient, http: httpx.AsyncClie
     }
 
 
+async def test_registering_is_signing_in(anonymous: GraphQLClient) -> None:
+    data = await anonymous.ok(
+        "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) { "
+        "user { lastLoginAt } userErrors { code } } }",
+        {"input": {"email": new_email(), "password": PASSWORD}},
+    )
+    user = data["accountRegister"]["user"]
+    assert user["lastLoginAt"] is not None, data
+
+
 async def test_register_an_email_taken_in_another_case_is_a_conflict(anonymous: GraphQLClient) -> None:
     email = new_email()
     assert (await register(anonymous, email=email))["userErrors"] == []
@@ -85,6 +95,9 @@ async def test_register_an_email_taken_in_another_case_is_a_conflict(anonymous: 
         ({"timezone": "Mars/Olympus_Mons"}, ["input", "timezone"]),
         ({"timezone": ""}, ["input", "timezone"]),
         ({"timezone": "../../etc/passwd"}, ["input", "timezone"]),
+        # In the zone directory, but the host's own setting and a rules file, not zones of the world.
+        ({"timezone": "localtime"}, ["input", "timezone"]),
+        ({"timezone": "posixrules"}, ["input", "timezone"]),
         ({"email": "not-an-email"}, ["input", "email"]),
     ],
 )
@@ -368,6 +381,9 @@ def forgeries(settings: Settings, user_id: str) -> dict[str, str]:
         "refresh type": sign(settings, claims_for(settings, user_id, typ="refresh")),
         "no type": sign(settings, claims_for(settings, user_id, typ=None)),
         "subject not a uuid": sign(settings, claims_for(settings, "alice")),
+        # Dates no datetime can hold: refused like any bad token, not a 500.
+        "expiry beyond any date": sign(settings, claims_for(settings, user_id, exp=10**20)),
+        "issued before any date": sign(settings, claims_for(settings, user_id, iat=-(10**20))),
         "garbage": "garbage",
         "three garbage parts": "a.b.c",
         "empty parts": "..",

@@ -4,6 +4,7 @@ reset mail delivered over real SMTP), sign-in throttling, the email oracle and t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import statistics
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.ids import parse_global_id
 from tests.conftest import SmtpSink, register
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, wait_for
 
 PASSWORD = "correct horse battery"  # what tests.conftest.register signs up with
 NEW_PASSWORD = "a fresh new passphrase 42"
@@ -129,6 +130,40 @@ async def test_reusing_a_refresh_token_ends_its_whole_session(
     await assert_signed_in(http, await refresh(other, other.refresh_token), alice.email)
 
 
+async def test_two_tabs_refreshing_at_once_stay_signed_in(
+    http: httpx.AsyncClient, alice: GraphQLClient
+) -> None:
+    # Both tabs of one browser (the session's own device) send the same refresh token at the same moment.
+    answers = await asyncio.gather(refresh(alice, alice.refresh_token), refresh(alice, alice.refresh_token))
+    won = [a for a in answers if a["accessToken"] is not None]
+    lost = [a for a in answers if a["accessToken"] is None]
+    assert len(won) == 1, answers
+    assert errors(lost[0]) == [("UNAUTHENTICATED", ["input", "refreshToken"])], answers
+    # The session lives on: the old access token, the new one, and the new refresh token all work.
+    await assert_access_works(http, alice.token or "", alice.email)
+    await assert_signed_in(http, won[0], alice.email)
+    await assert_signed_in(http, await refresh(alice, won[0]["refreshToken"]), alice.email)
+
+
+async def test_a_used_refresh_token_after_the_grace_ends_the_session(
+    http: httpx.AsyncClient, alice: GraphQLClient, owner: AsyncEngine
+) -> None:
+    first = await refresh(alice, alice.refresh_token)
+    await assert_signed_in(http, first, alice.email)
+    async with owner.begin() as connection:  # the grace (30 s) is over
+        result = await connection.execute(
+            text(
+                "UPDATE refresh_tokens SET used_at = used_at - interval '1 minute' WHERE token_hash = :hash"
+            ),
+            {"hash": hashlib.sha256(alice.refresh_token.encode()).digest()},
+        )
+        assert result.rowcount == 1
+    # Presented again, even from the session's own device, it is reuse: the whole session ends.
+    await assert_refresh_refused(alice, alice.refresh_token)
+    await assert_refresh_refused(GraphQLClient(http), first["refreshToken"])
+    await assert_access_refused(http, first["accessToken"])
+
+
 # --- sign-out -----------------------------------------------------------------------------------------------
 
 
@@ -170,6 +205,15 @@ async def test_password_change_ends_every_session(http: httpx.AsyncClient, alice
     assert refused["accessToken"] is None
     assert errors(refused) == [("BAD_USER_INPUT", ["input", "password"])]
     await assert_signed_in(http, await sign_in(stranger, alice.email, NEW_PASSWORD), alice.email)
+
+
+async def test_the_new_password_must_differ_from_the_current_one(
+    http: httpx.AsyncClient, alice: GraphQLClient
+) -> None:
+    refused = await alice.mutate(CHANGE, {"currentPassword": PASSWORD, "newPassword": PASSWORD}, AUTH)
+    assert refused["accessToken"] is None, refused
+    assert errors(refused) == [("BAD_USER_INPUT", ["input", "newPassword"])], refused
+    await assert_access_works(http, alice.token or "", alice.email)  # nothing was revoked
 
 
 async def test_password_change_with_a_wrong_current_password_changes_nothing(
@@ -302,6 +346,9 @@ def registering(email: str, password: str) -> dict[str, Any]:
         "{EMAIL}",
         "123456789",
         "abcdefghi",
+        " " * 10,
+        "aaaaaaaaaa",
+        "😀" * 10,
     ],
 )
 async def test_weak_passwords_are_refused(http: httpx.AsyncClient, password: str) -> None:
@@ -417,6 +464,58 @@ async def test_a_weak_new_password_does_not_use_up_the_reset_token(
     await assert_access_works(http, alice.token or "", alice.email)  # nothing was revoked either
     await assert_signed_in(http, await reset(GraphQLClient(http), token, NEW_PASSWORD), alice.email)
     await assert_access_refused(http, alice.token or "")
+
+
+async def reset_tokens(smtp_server: SmtpSink, to: str, count: int) -> list[str]:
+    """The tokens of the first ``count`` reset mails to ``to``, waiting for them to arrive."""
+    await wait_for(lambda: len(smtp_server.received_by(to)) >= count, f"{count} emails to {to}")
+    found = [set(RESET_TOKEN.findall(plain_text(m))) for m in smtp_server.received_by(to)[:count]]
+    assert all(len(tokens) == 1 for tokens in found), found
+    return [token for tokens in found for token in tokens]
+
+
+async def assert_reset_refused(client: GraphQLClient, token: str) -> None:
+    refused = await reset(client, token, "yet another passphrase 7")
+    assert refused["accessToken"] is None, refused
+    assert errors(refused) == [("BAD_USER_INPUT", ["input", "token"])], refused
+
+
+async def test_a_reset_ends_every_other_reset_link(
+    http: httpx.AsyncClient, alice: GraphQLClient, smtp_server: SmtpSink
+) -> None:
+    anonymous = GraphQLClient(http)
+    for _ in range(2):
+        assert await request_reset(anonymous, alice.email) == OK
+    first, second = await reset_tokens(smtp_server, alice.email, 2)
+    await assert_signed_in(http, await reset(anonymous, first, NEW_PASSWORD), alice.email)
+    await assert_reset_refused(anonymous, second)
+    await assert_reset_refused(anonymous, first)
+    await assert_signed_in(http, await sign_in(anonymous, alice.email, NEW_PASSWORD), alice.email)
+
+
+async def test_a_password_change_ends_the_reset_links(
+    http: httpx.AsyncClient, alice: GraphQLClient, smtp_server: SmtpSink
+) -> None:
+    assert await request_reset(GraphQLClient(http), alice.email) == OK
+    token = await reset_token(smtp_server, alice.email)
+    changed = await alice.mutate(CHANGE, {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}, AUTH)
+    await assert_signed_in(http, changed, alice.email)
+    await assert_reset_refused(GraphQLClient(http), token)
+    await assert_signed_in(http, await sign_in(GraphQLClient(http), alice.email, NEW_PASSWORD), alice.email)
+
+
+async def test_an_email_change_ends_the_reset_links(
+    http: httpx.AsyncClient, alice: GraphQLClient, smtp_server: SmtpSink
+) -> None:
+    assert await request_reset(GraphQLClient(http), alice.email) == OK
+    token = await reset_token(smtp_server, alice.email)  # sent to the old address
+    moved = new_email("moved")
+    changed = await alice.mutate(
+        "accountUpdate", {"email": moved, "currentPassword": PASSWORD}, "user { email }"
+    )
+    assert changed["userErrors"] == [], changed
+    await assert_reset_refused(GraphQLClient(http), token)
+    await assert_signed_in(http, await sign_in(GraphQLClient(http), moved, PASSWORD), moved)
 
 
 # --- tokens in the wrong place ------------------------------------------------------------------------------

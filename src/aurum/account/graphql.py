@@ -82,7 +82,11 @@ class AccountMutation:
         current = input.current_password if isinstance(input.current_password, str) else None
         try:
             require_person(info.context)
-            guard = await PasswordGuard.enter(info.context) if current is not None else None
+            guard = (
+                await PasswordGuard.enter(info.context, ["input", "currentPassword"])
+                if current is not None
+                else None
+            )
         except DomainError as error:
             return AccountPayload(user=None, user_errors=UserError.from_exception(error))
         values = provided(input, skip=("expected_version", "current_password", "avatar"))
@@ -127,7 +131,7 @@ class AccountMutation:
     ) -> DeletePayload:
         try:
             user_id = require_person(info.context)
-            guard = await PasswordGuard.enter(info.context)
+            guard = await PasswordGuard.enter(info.context, ["input", "password"])
         except DomainError as error:
             return DeletePayload(deleted_id=None, user_errors=UserError.from_exception(error))
 

@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.account.model import AccountExport
+from aurum.auth.emails import check_email
 from aurum.auth.model import User
 from aurum.auth.passwords import verify_password
-from aurum.auth.service import check_email, user_id_by_email, validate_timezone
+from aurum.auth.reset import forget_reset_tokens
+from aurum.auth.service import user_id_by_email, validate_timezone
 from aurum.auth.sessions import Revoked, revoke_all
 from aurum.crud import check_version
 from aurum.db import UnitOfWork
@@ -78,12 +80,7 @@ async def update(
     user = await the_user(uow.session, uow.user_id)
     check_version(user, expected_version)
     email = values.pop("email", None)
-    if email is not None and check_email(email, ["input", "email"]) != user.email:
-        await check_password(user, current_password or "", ["input", "currentPassword"])
-        if await user_id_by_email(uow.session, email) is not None:
-            raise Conflict("Another account uses this email", ["input", "email"])
-        user.email = check_email(email, ["input", "email"])
-        user.email_verified_at = None
+    new_email = email is not None and await _change_email(uow, user, email, current_password or "")
     for name, value in values.items():
         setattr(user, name, value.strip() if isinstance(value, str) else value)
     user.version += 1
@@ -95,7 +92,22 @@ async def update(
         if "username" in str(error.orig):
             raise Conflict("This username is taken", ["input", "username"]) from None
         raise Conflict("Another account uses this email", ["input", "email"]) from None
+    if new_email:
+        await forget_reset_tokens(uow.session, user.id)
     return user
+
+
+async def _change_email(uow: UnitOfWork, user: User, email: str, current_password: str) -> bool:
+    """Set a new email (the password confirms it); ``False`` when it is the one in use."""
+    canonical = check_email(email, ["input", "email"])
+    if canonical == user.email:
+        return False
+    await check_password(user, current_password, ["input", "currentPassword"])
+    if await user_id_by_email(uow.session, canonical) is not None:
+        raise Conflict("Another account uses this email", ["input", "email"])
+    user.email = canonical
+    user.email_verified_at = None
+    return True
 
 
 async def delete_account(uow: UnitOfWork, password: str) -> Revoked:

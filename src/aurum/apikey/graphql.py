@@ -45,7 +45,7 @@ class ApiKey(Node):
             id=strawberry.ID(to_global_id("ApiKey", row.id)),
             name=row.name,
             prefix=row.prefix,
-            scopes=[ApiKeyScope(s) for s in row.scopes],
+            scopes=[ApiKeyScope(s) for s in service.with_implied(row.scopes)],
             last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
             version=row.version,

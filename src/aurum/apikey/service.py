@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.apikey.model import SCOPES, ApiKey
-from aurum.auth.principal import API_KEY_PREFIX
+from aurum.auth.principal import API_KEY_PREFIX, READ, WRITE
 from aurum.auth.tokens import digest, new_secret
 from aurum.crud import get_owned
 from aurum.db import UnitOfWork
@@ -41,12 +41,20 @@ async def create(uow: UnitOfWork, name: str, scopes: Sequence[str]) -> tuple[Api
         name=name.strip(),
         prefix=secret[:SHOWN_PREFIX],
         key_hash=digest(secret),
-        scopes=sorted(set(scopes)),
+        scopes=with_implied(scopes),
     )
     uow.session.add(key)
     await uow.session.flush()
     await uow.session.refresh(key)
     return key, secret
+
+
+def with_implied(scopes: Sequence[str]) -> list[str]:
+    """The scopes as granted: whoever may write may read (a WRITE key always could, so it says so)."""
+    granted = set(scopes)
+    if WRITE in granted:
+        granted.add(READ)
+    return sorted(granted)
 
 
 async def revoke(uow: UnitOfWork, key_id: uuid.UUID) -> ApiKey:

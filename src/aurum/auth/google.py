@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from aurum.auth import service, sessions
+from aurum.auth.emails import check_email
 from aurum.auth.exchange import hand_off
 from aurum.auth.model import User
 from aurum.auth.revocation import sessions_ended
@@ -353,7 +354,7 @@ async def _verify(
     if claims.get("email_verified") not in (True, "true"):
         raise SignInFailed("email_not_verified")
     try:
-        email = service.check_email(email, ["email"])
+        email = check_email(email, ["email"])
     except InvalidInput:
         raise SignInFailed("invalid_id_token") from None
     return Identity(subject=subject, email=email, name=name if isinstance(name, str) else None)

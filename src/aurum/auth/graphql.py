@@ -11,9 +11,9 @@ from strawberry import Info
 
 from aurum.auth import reset, service, sessions
 from aurum.auth.model import User as UserModel
-from aurum.auth.passwords import check_password_policy, verify_password
+from aurum.auth.passwords import check_password_policy, same_password, verify_password
 from aurum.auth.revocation import sessions_ended
-from aurum.auth.throttle import LoginThrottle
+from aurum.auth.throttle import LoginThrottle, RegistrationThrottle
 from aurum.errors import DomainError, DomainErrors, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from aurum.graphql.context import Context
 from aurum.graphql.node import node_resolver
@@ -145,6 +145,7 @@ class PasswordChangeInput:
 
 WRONG_CREDENTIALS = "Wrong email or password"
 BAD_REFRESH = "This refresh token is not valid: sign in again"
+SAME_PASSWORD = "The new password is the current one: choose another"
 
 
 async def forget_sessions(
@@ -170,9 +171,10 @@ class PasswordGuard:
         self._email, self._address = email, context.device.address
 
     @classmethod
-    async def enter(cls, context: Context) -> PasswordGuard:
+    async def enter(cls, context: Context, field: list[str]) -> PasswordGuard:
+        """Count the attempt; ``RateLimited`` names ``field``, the input's password field."""
         guard = cls(context, (await context.viewer()).email)
-        await guard._throttle.attempt(guard._email, guard._address)
+        await guard._throttle.attempt(guard._email, guard._address, field)
         return guard
 
     async def passed(self) -> None:
@@ -186,9 +188,12 @@ class AuthMutation:
         self, info: Info[Context, None], input: Input[AccountRegisterInput]
     ) -> AuthPayload:
         data = service.Registration(input.email, input.password, input.display_name, input.timezone)
-        settings = info.context.resources.settings
+        resources = info.context.resources
+        settings = resources.settings
         try:
-            async with info.context.resources.sessionmaker() as session, session.begin():
+            service.check_registration(data)
+            await RegistrationThrottle(resources.redis).attempt(info.context.device.address)
+            async with resources.sessionmaker() as session, session.begin():
                 user = await service.register(session, data)
                 tokens = await sessions.start_session(
                     session, settings, user, "password", info.context.device
@@ -216,12 +221,15 @@ class AuthMutation:
 
     @strawberry.mutation(
         description="Trade a refresh token for new tokens. Each refresh token works once: "
-        "presenting a used one again ends its whole session."
+        "presenting a used one again ends its whole session, except from the session's own device within "
+        "30 seconds (two tabs refreshing at once), which is only refused."
     )
     async def token_refresh(self, info: Info[Context, None], input: Input[TokenRefreshInput]) -> AuthPayload:
         resources = info.context.resources
         async with resources.sessionmaker() as session, session.begin():
-            outcome = await sessions.rotate(session, resources.settings, input.refresh_token)
+            outcome = await sessions.rotate(
+                session, resources.settings, input.refresh_token, info.context.device
+            )
         if isinstance(outcome, sessions.Tokens):
             return AuthPayload.signed_in(outcome)
         if isinstance(outcome, sessions.Revoked):
@@ -285,13 +293,15 @@ class AuthMutation:
         resources = info.context.resources
         try:
             user_id = require_person(info.context)
-            guard = await PasswordGuard.enter(info.context)
+            guard = await PasswordGuard.enter(info.context, ["input", "currentPassword"])
             async with info.context.writing() as uow:
                 user = await uow.session.get(UserModel, user_id)
                 if user is None:
                     raise Unauthenticated("This account no longer exists")
                 if not await asyncio.to_thread(verify_password, user.password_hash, input.current_password):
                     raise InvalidInput("The current password is wrong", ["input", "currentPassword"])
+                if same_password(input.new_password, input.current_password):
+                    raise InvalidInput(SAME_PASSWORD, ["input", "newPassword"])
                 check_password_policy(input.new_password, user.email, ["input", "newPassword"])
                 await reset.set_password(uow.session, user, input.new_password)
                 revoked = await sessions.revoke_all(uow.session, user_id, "password changed")

@@ -16,6 +16,8 @@ from aurum.resources import Resources
 API_KEY_PREFIX = "aurum_key_"
 READ = "read"
 WRITE = "write"
+INVALID_ACCESS_TOKEN = "The access token is invalid or expired: sign in again or refresh it"
+INVALID_API_KEY = "This API key is revoked or unknown: use a current key or create a new one"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ async def principal_for(resources: Resources, credential: str) -> Principal | No
     if claims is None or await is_revoked(resources.redis, claims.session_id):
         return None
     return Principal(user_id=claims.user_id, session_id=claims.session_id, expires_at=claims.expires_at)
+
+
+def why_refused(credential: str) -> str:
+    """Why a bearer credential that ``principal_for`` refused was refused, in the terms of its kind: an API
+    key cannot be refreshed or signed in again."""
+    return INVALID_API_KEY if credential.startswith(API_KEY_PREFIX) else INVALID_ACCESS_TOKEN
 
 
 async def _api_key(sessionmaker: async_sessionmaker[AsyncSession], key: str) -> Principal | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +85,18 @@ async def reset_password(
 
 
 async def set_password(session: AsyncSession, user: User, password: str) -> None:
+    """Set the password (this transaction acts as ``user``); reset links sent before no longer work."""
     user.password_hash = await asyncio.to_thread(hash_password, password)
+    await forget_reset_tokens(session, user.id)
     user.version = user.version + 1
     user.updated_at = datetime.now(UTC)
+
+
+async def forget_reset_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Use up every outstanding reset token of the user: after a new password or a new email, a link sent
+    before (perhaps to an old address, perhaps read by someone else) must not set the password again."""
+    await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=func.now())
+    )

@@ -6,12 +6,14 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aurum.auth.emails import check_email, normalize_email
 from aurum.auth.model import User
 from aurum.auth.passwords import check_password_policy, hash_password, verify_password
 from aurum.db import act_as
@@ -19,6 +21,8 @@ from aurum.errors import Conflict, DomainError, DomainErrors, InvalidInput
 from aurum.validation import Checks, text_length
 
 EMAIL_TAKEN = "An account with this email exists; sign in instead"
+# Names in the zone directory that are no place: the host's own setting, a rules file, a placeholder.
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 @dataclass(frozen=True)
@@ -29,36 +33,42 @@ class Registration:
     timezone: str = "UTC"
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - NOT_ZONES
 
 
 def validate_timezone(name: str, field: list[str]) -> str:
     try:
+        if name not in _zones():
+            raise ZoneInfoNotFoundError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"'{name}' is not an IANA time zone (for example 'Europe/Paris')", field) from None
     return name
 
 
-def _check_registration(data: Registration) -> list[DomainError]:
+def check_registration(data: Registration) -> None:
+    """Every fault of the input at once (``DomainErrors``), before anything is looked up."""
+    errors = _registration_errors(data)
+    if errors:
+        raise DomainErrors(errors)
+
+
+def _registration_errors(data: Registration) -> list[DomainError]:
     email = normalize_email(data.email)
     checks = Checks()
-    checks.run(lambda: check_email(email, ["input", "email"]))
+    checks.run(lambda: check_email(data.email, ["input", "email"]))
     checks.run(lambda: check_password_policy(data.password, email, ["input", "password"]))
-    checks.run(
-        lambda: text_length(data.display_name or email.partition("@")[0], ["input", "displayName"], 1, 100)
-    )
+    if _given_name(data) is not None:
+        checks.run(lambda: text_length(data.display_name or "", ["input", "displayName"], 1, 100))
     checks.run(lambda: validate_timezone(data.timezone, ["input", "timezone"]))
     return checks.errors
 
 
-def check_email(email: str, field: list[str]) -> str:
-    normalized = normalize_email(email)
-    local, _, domain = normalized.partition("@")
-    if not local or "." not in domain or len(normalized) > 320 or " " in normalized:
-        raise InvalidInput("Enter a valid email address", field)
-    return normalized
+def _given_name(data: Registration) -> str | None:
+    # A blank name is no name: it defaults to the email's, which a valid address keeps within 64 characters.
+    return data.display_name.strip() if data.display_name and data.display_name.strip() else None
 
 
 async def user_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | None:
@@ -79,10 +89,9 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def register(session: AsyncSession, data: Registration) -> User:
-    errors = _check_registration(data)
-    if errors:
-        raise DomainErrors(errors)
-    email = normalize_email(data.email)
+    """A new account, signed in as it is made (``last_login_at`` set)."""
+    check_registration(data)
+    email = check_email(data.email, ["input", "email"])
     if await user_id_by_email(session, email) is not None:
         raise Conflict(EMAIL_TAKEN, ["input", "email"])
     password_hash = await asyncio.to_thread(hash_password, data.password)
@@ -90,8 +99,9 @@ async def register(session: AsyncSession, data: Registration) -> User:
         session,
         email=email,
         password_hash=password_hash,
-        display_name=(data.display_name or email.partition("@")[0]).strip(),
+        display_name=_given_name(data) or email.partition("@")[0],
         timezone=data.timezone,
+        last_login_at=datetime.now(UTC),
     )
 
 

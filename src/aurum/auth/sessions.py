@@ -16,6 +16,10 @@ from aurum.db import act_as
 from aurum.settings import Settings
 
 REFRESH_PREFIX = "aurum_rt_"
+# Two tabs of one browser refreshing at the same moment present the same token twice: the second, from the
+# session's own device within this window, is refused without ending the session (the first one's successor
+# carries on). From anywhere else, or later, a used token is reuse and ends the session.
+REUSE_GRACE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class Device:
 def device_of(connection: HTTPConnection) -> Device:
     client = connection.client
     return Device(user_agent=connection.headers.get("user-agent"), address=client.host if client else None)
+
+
+def _user_agent(device: Device) -> str | None:
+    return (device.user_agent or "")[:300] or None
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ async def start_session(
     auth = AuthSession(
         user_id=user.id,
         method=method,
-        user_agent=(device.user_agent or "")[:300] or None,
+        user_agent=_user_agent(device),
         client_address=device.address,
     )
     session.add(auth)
@@ -89,9 +97,12 @@ async def _refresh_token(session: AsyncSession, presented: str) -> RefreshToken 
     return await session.scalar(statement)
 
 
-async def rotate(session: AsyncSession, settings: Settings, presented: str) -> Tokens | Revoked | None:
-    """Trade a refresh token for a new pair. A token used twice ends its whole family (``Revoked``);
-    an unknown, expired or revoked one gives ``None``. Either way the caller commits, then refuses."""
+async def rotate(
+    session: AsyncSession, settings: Settings, presented: str, device: Device
+) -> Tokens | Revoked | None:
+    """Trade a refresh token for a new pair. A token used twice ends its whole family (``Revoked``), unless
+    it is a concurrent refresh (see ``REUSE_GRACE``); an unknown, expired or revoked one, or a concurrent
+    refresh, gives ``None``. Either way the caller commits, then refuses."""
     token = await _refresh_token(session, presented)
     if token is None:
         return None
@@ -100,6 +111,8 @@ async def rotate(session: AsyncSession, settings: Settings, presented: str) -> T
     if auth is None or auth.revoked_at is not None or token.expires_at <= now:
         return None
     if token.used_at is not None:
+        if _concurrent(token.used_at, auth, device, now):
+            return None
         auth.revoked_at, auth.revoke_reason = now, "refresh token reused"
         return Revoked([auth.id])
     user = await session.get(User, token.user_id)
@@ -108,6 +121,11 @@ async def rotate(session: AsyncSession, settings: Settings, presented: str) -> T
     token.used_at = now
     auth.last_used_at = now
     return await _tokens(session, settings, user, auth)
+
+
+def _concurrent(used_at: datetime, auth: AuthSession, device: Device, now: datetime) -> bool:
+    same_device = auth.client_address == device.address and auth.user_agent == _user_agent(device)
+    return same_device and now - used_at <= REUSE_GRACE
 
 
 async def revoke_session(session: AsyncSession, presented: str) -> Revoked:

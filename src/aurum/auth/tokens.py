@@ -67,7 +67,8 @@ def read_access_token(settings: Settings, token: str) -> AccessClaims | None:
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
+        # OverflowError, OSError: a date beyond what datetime or the platform can hold (exp=10**20).
         return None
 
 
