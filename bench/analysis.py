@@ -37,6 +37,7 @@ from websockets.exceptions import ConnectionClosed
 
 from aurum.ids import parse_global_id
 from aurum.realtime.graphql import encode_cursor
+from bench.addresses import own_address
 from bench.realtime import REGISTER, Engines, engines, free_port, percentile, serve_env, wait_healthy
 
 PILLARS, AREAS, PROJECTS, TASKS = 3, 2, 2, 8
@@ -133,9 +134,10 @@ class Client:
     http: httpx.AsyncClient
     token: str = ""
     user_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    address: dict[str, str] = field(default_factory=own_address)
 
     async def ok(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {**self.address, "authorization": f"Bearer {self.token}"} if self.token else self.address
         body = (
             await self.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
         ).json()

@@ -48,6 +48,7 @@ from aurum.ids import parse_global_id, to_global_id
 from aurum.migrate import upgrade
 from aurum.realtime.graphql import encode_cursor
 from aurum.runtime import tune_gc
+from bench.addresses import own_address
 
 PROCESSES = 2
 USERS = 50
@@ -330,7 +331,8 @@ async def compression_offered_back(url: str) -> str | None:
 async def register(http: httpx.AsyncClient, index: int) -> User:
     email = f"realtime-{index}-{uuid.uuid4().hex[:8]}@example.com"
     variables = {"input": {"email": email, "password": "correct horse battery"}}
-    response = await http.post("/graphql", json={"query": REGISTER, "variables": variables})
+    body = {"query": REGISTER, "variables": variables}
+    response = await http.post("/graphql", json=body, headers=own_address())
     payload = response.json()["data"]["accountRegister"]
     if payload["userErrors"]:
         raise RuntimeError(payload["userErrors"])

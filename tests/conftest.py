@@ -168,6 +168,7 @@ def settings(
         gemini_base_url=gemini_server.url,
         gemini_backoff=0.01,
         sentiment_delay=0,  # judged at once; tests/test_journal_sentiment.py runs a server with a delay
+        query_budget=100_000_000,  # tests poll hard; tests/test_query_budget.py runs one with the default
     )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 from graphql import GraphQLError
 
@@ -136,6 +140,20 @@ async def test_a_garbage_cursor_is_bad_user_input(alice: GraphQLClient) -> None:
     assert codes(body) == ["BAD_USER_INPUT"]
 
 
+async def test_a_forged_cursor_with_values_out_of_range_is_bad_user_input(alice: GraphQLClient) -> None:
+    await alice.mutate("pillarCreate", {"name": "Health"}, "pillar { id }")
+    page = await alice.ok("{ pillars(first: 1) { edges { cursor } } }")
+    cursor = page["pillars"]["edges"][0]["cursor"]
+    name, values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert isinstance(values[0], int)  # sort order first
+    for first in (2**64, -(2**63) - 1, 1.5, True, "1", None, "\x00"):
+        forged = base64.urlsafe_b64encode(json.dumps([name, [first, *values[1:]]]).encode()).decode()
+        body = assert_clean(
+            await alice.post("query($c: String!) { pillars(after: $c) { totalCount } }", {"c": forged})
+        )
+        assert codes(body) == ["BAD_USER_INPUT"], first
+
+
 async def test_nul_characters_in_text_are_bad_user_input(alice: GraphQLClient) -> None:
     # PostgreSQL cannot store U+0000; that must be the client's error, not an internal one.
     mutation = "mutation($input: PillarCreateInput!) { pillarCreate(input: $input) { pillar { id } } }"
@@ -198,3 +216,86 @@ def test_expected_errors_keep_their_message_and_code() -> None:
     assert formatted.message == "No Task with this id"
     assert formatted.extensions == {"code": "NOT_FOUND", "field": ["id"]}
     assert not [entry for entry in logs if entry["log_level"] == "error"]
+
+
+# ---- the request itself ------------------------------------------------------------------------------------
+
+
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(alice: GraphQLClient) -> None:
+    headers = {"authorization": f"Bearer {alice.token}", "content-type": "application/json"}
+    for body in (b'"hello"', b"null", b"123", b"true", b"{not json"):
+        response = await alice.http.post("/graphql", content=body, headers=headers)
+        assert response.status_code == 400, body
+        assert codes(assert_clean(response)) == ["BAD_REQUEST"], body
+    # The connection is still good for the next request.
+    assert (await alice.ok("{ __typename }")) == {"__typename": "Query"}
+
+
+async def test_request_errors_are_graphql_errors_with_a_code(alice: GraphQLClient) -> None:
+    headers = {"authorization": f"Bearer {alice.token}"}
+    cases = [
+        ({"query": "query A { __typename }", "operationName": "Z"}, 400, "BAD_REQUEST"),
+        ({"query": None}, 400, "BAD_REQUEST"),
+        ({"query": "{ __typename }", "variables": [1]}, 400, "BAD_REQUEST"),
+    ]
+    for body, status, code in cases:
+        response = await alice.http.post("/graphql", json=body, headers=headers)
+        assert (response.status_code, codes(assert_clean(response))) == (status, [code]), body
+    response = await alice.http.put("/graphql", json={"query": "{ __typename }"}, headers=headers)
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    anonymous: GraphQLClient, settings: Settings
+) -> None:
+    padding = "x" * settings.max_request_bytes
+    response = await anonymous.http.post(
+        "/graphql", json={"query": "{ __typename }", "variables": {"p": padding}}
+    )
+    assert response.status_code == 413
+    assert codes(assert_clean(response)) == ["PAYLOAD_TOO_LARGE"]
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted while it streams
+        yield b'{"query": "{ __typename }", "variables": {"p": "'
+        for _ in range(settings.max_request_bytes // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}}'
+
+    headers = {"content-type": "application/json"}
+    response = await anonymous.http.post("/graphql", content=chunks(), headers=headers)
+    assert response.status_code == 413
+    assert codes(assert_clean(response)) == ["PAYLOAD_TOO_LARGE"]
+    fits = await anonymous.http.post(
+        "/graphql", json={"query": "{ __typename }", "variables": {"p": "x" * 1000}}
+    )
+    assert fits.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_several_operations_need_an_operation_name(alice: GraphQLClient) -> None:
+    document = (
+        'mutation Make { pillarCreate(input: {name: "Sneaky"}) { pillar { id } } }'
+        " query Count { pillars { totalCount } }"
+    )
+    assert await alice.error_codes(document) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert (await alice.ok("{ pillars { totalCount } }"))["pillars"]["totalCount"] == 0
+    headers = {"authorization": f"Bearer {alice.token}"}
+    chosen = {"query": document, "operationName": "Count"}
+    assert (await alice.http.post("/graphql", json=chosen, headers=headers)).json() == {
+        "data": {"pillars": {"totalCount": 0}}
+    }
+
+
+async def test_a_subscription_over_http_is_a_bad_request(alice: GraphQLClient) -> None:
+    assert await alice.error_codes("subscription { notificationCreated { id } }") == ["BAD_REQUEST"]
+
+
+async def test_a_malformed_id_among_several_names_its_place_and_is_not_echoed_whole(
+    alice: GraphQLClient,
+) -> None:
+    body = assert_clean(
+        await alice.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["", "x" * 5000]})
+    )
+    errors = body["errors"]
+    assert {tuple(e["extensions"]["field"]) for e in errors} <= {("ids", "0"), ("ids", "1")}
+    assert all(e["extensions"]["code"] == "BAD_USER_INPUT" and len(e["message"]) < 120 for e in errors)

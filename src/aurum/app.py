@@ -19,7 +19,7 @@ from aurum.health import liveness, readiness
 from aurum.hrm.registry import verify_rules
 from aurum.logging import configure_logging
 from aurum.realtime.hub import Hub
-from aurum.resource.routes import UploadGuard, download_file
+from aurum.resource.routes import BodyGuard, download_file
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings, load_settings
 
@@ -112,7 +112,9 @@ def build_app(
         routes=[
             Route("/health", liveness),
             Route("/api/health", readiness),
-            Route(GRAPHQL_PATH, UploadGuard(graphql), methods=["GET", "POST"]),
+            Route(
+                GRAPHQL_PATH, BodyGuard(graphql, settings.max_request_bytes)
+            ),  # the view answers every method
             Route("/account/exports/{export_id}", download_export),
             Route("/files/{resource_id}", download_file),
             Route("/auth/google/start", google.start),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import uuid
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -25,11 +26,38 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
 Decoder = Callable[[Any], Any]
+BIGINT = 2**63
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int or not -BIGINT <= value < BIGINT:  # PostgreSQL's bigint at most
+        raise ValueError("not a cursor integer")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise ValueError("not a cursor string")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not a cursor boolean")
+    return value
+
+
+def _float(value: Any) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ValueError("not a cursor number")
+    return float(value)
+
+
 DECODERS: dict[type, Decoder] = {
-    int: int,
-    str: str,
-    bool: bool,
-    float: float,
+    int: _int,
+    str: _str,
+    bool: _bool,
+    float: _float,
     uuid.UUID: uuid.UUID,
     date: date.fromisoformat,
     datetime: datetime.fromisoformat,

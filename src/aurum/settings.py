@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=15, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
+    # The most objects one request may ask for, and one user per minute (aurum.graphql.cost).
+    max_query_cost: int = Field(default=50_000, ge=100, le=10_000_000)
+    query_budget: int = Field(default=500_000, ge=100, le=100_000_000)
+    # Bytes in one request body that is not a file upload (uploads have their own caps).
+    max_request_bytes: int = Field(default=1_048_576, ge=16_384, le=64 * 1_048_576)
     database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     ws_max_connections_per_user: int = Field(default=20, ge=1, le=1000)
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)

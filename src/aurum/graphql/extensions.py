@@ -20,8 +20,9 @@ from graphql import (
     StringValueNode,
 )
 from graphql.language.ast import QUERY_DOCUMENT_KEYS
+from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from aurum.errors import DomainError, DomainErrors, ErrorCode
@@ -42,6 +43,36 @@ PUBLIC_FIELDS = frozenset(
         "__type",
     }
 )
+
+
+class OperationChoice(SchemaExtension):
+    """Runs the operation the GraphQL spec would: Strawberry runs the first of several operations when the
+    request names none, where the spec (and graphql-core) refuse. A subscription needs a WebSocket."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if ctx.result is None and document is not None:
+            problem = _unrunnable(ctx, document)
+            if problem is not None:
+                ctx.result = ExecutionResult(
+                    data=None, errors=[GraphQLError(problem[1], extensions={"code": problem[0]})]
+                )
+        yield
+
+
+def _unrunnable(ctx: ExecutionContext, document: DocumentNode) -> tuple[str, str] | None:
+    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    # Strawberry fills in the first operation's name when the request gave none; the request's own is private.
+    named = ctx._provided_operation_name is not None
+    if operations > 1 and not named:
+        return (
+            "GRAPHQL_VALIDATION_FAILED",
+            f"The document has {operations} operations: name one in 'operationName'",
+        )
+    if ctx.operation_type is OperationType.SUBSCRIPTION and not isinstance(ctx.context.request, WebSocket):
+        return "BAD_REQUEST", "Subscriptions are served over a WebSocket at /graphql (graphql-transport-ws)"
+    return None
 
 
 class AnonymousGate(SchemaExtension):

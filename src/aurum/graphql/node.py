@@ -30,16 +30,23 @@ def node_resolver(type_name: str) -> Callable[[R], R]:
     return register
 
 
-async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None:
+async def resolve_node(
+    info: Info[Context, None], global_id: str, field: list[str] | None = None
+) -> Node | None:
     info.context.user_id  # noqa: B018  (anonymous callers stop here)
     parsed = parse_global_id(global_id)
     if parsed is None:
-        raise InvalidInput(f"'{global_id}' is not a valid id", ["id"])
+        raise InvalidInput(f"{shown(global_id)} is not a valid id", field or ["id"])
     resolver = RESOLVERS.get(parsed[0])
     if resolver is None:
         return None
     node: Node | None = await resolver(info, parsed[1])
     return node
+
+
+def shown(value: str, most: int = 40) -> str:
+    """A value the client sent, quoted in a message; a long one cut short, not echoed whole."""
+    return repr(value) if len(value) <= most else repr(value[:most]) + f"… ({len(value)} characters)"
 
 
 @strawberry.type
@@ -62,4 +69,5 @@ class NodeQuery:
     ) -> list[Node | None]:
         if len(ids) > 100:
             raise InvalidInput("Ask for at most 100 ids at once", ["ids"])
-        return list(await asyncio.gather(*(resolve_node(info, str(i)) for i in ids)))
+        found = (resolve_node(info, str(i), ["ids", str(n)]) for n, i in enumerate(ids))
+        return list(await asyncio.gather(*found))

@@ -16,7 +16,15 @@ from aurum.apikey.graphql import ApiKeyMutation, ApiKeyQuery
 from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
-from aurum.graphql.extensions import AnonymousGate, ErrorFormatting, NulGuard, ScopeGate, format_error
+from aurum.graphql.cost import CostLimit
+from aurum.graphql.extensions import (
+    AnonymousGate,
+    ErrorFormatting,
+    NulGuard,
+    OperationChoice,
+    ScopeGate,
+    format_error,
+)
 from aurum.graphql.limits import alias_limit, depth_limit
 from aurum.graphql.node import NodeQuery
 from aurum.hrm.graphql.insights import InsightMutation, InsightQuery
@@ -114,10 +122,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     rules = [depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases)]
     extensions: list[object] = [
         ErrorFormatting,
+        OperationChoice,
         AnonymousGate,
         ScopeGate,
         NulGuard,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: CostLimit(settings.max_query_cost, settings.query_budget),
         # Clients send the same few documents again and again: parse and validate each once.
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),

@@ -10,6 +10,7 @@ from json import JSONDecodeError
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -19,15 +20,17 @@ from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageRec
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from aurum.auth.principal import principal_for
+from aurum.auth.principal import principal_for, why_refused
 from aurum.graphql.context import Context
 from aurum.realtime.hub import Closer, Connection, Hub
 from aurum.realtime.transport import TransportHandler
 from aurum.resources import Resources
 from aurum.settings import Settings
 
-BAD_TOKEN = "The access token is invalid or expired: sign in again or refresh it"
+HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 CONNECTION = "aurum.connection"
+REFUSAL = "aurum.refusal"
+TRY_AGAIN_LATER = 1013  # RFC 6455's registry: clients retry it with backoff
 
 
 def bearer(header: object) -> str | None:
@@ -35,6 +38,12 @@ def bearer(header: object) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def refusal(status: int, code: str, message: str) -> Response:
+    """A request refused before any GraphQL ran, in the shape GraphQL clients read errors."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def closer(websocket: WebSocket) -> Closer:
@@ -46,6 +55,11 @@ def closer(websocket: WebSocket) -> Closer:
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
+    async def close(self, code: int, reason: str) -> None:
+        """Strawberry closes every refused ``connection_init`` with 4403; ours may say more precisely why."""
+        code, reason = self.ws.scope.pop(REFUSAL, (code, reason))
+        await super().close(code, reason)
+
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         """Strawberry's, except that the last message's text is not kept while the socket idles (its loop
         holds it in a local until the next message)."""
@@ -78,7 +92,7 @@ class AurumGraphQL(GraphQL[Context, None]):
             # The legacy graphql-ws protocol is refused: one handshake, one way to authenticate.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
-            # Uploads (the GraphQL multipart spec); aurum.resource.routes.UploadGuard checks them first.
+            # Uploads (the GraphQL multipart spec); aurum.resource.routes.BodyGuard checks them first.
             multipart_uploads_enabled=True,
             **kwargs,
         )
@@ -91,6 +105,12 @@ class AurumGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # Strawberry would fail on it with a 500
+            raise HTTPException(400, "The request body must be a JSON object with a 'query'")
+        return parsed
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         websocket = isinstance(request, WebSocket)
         token = None if websocket else bearer(request.headers.get("authorization"))
@@ -100,7 +120,7 @@ class AurumGraphQL(GraphQL[Context, None]):
             request=request,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             principal=principal,
-            auth_error=BAD_TOKEN if token and principal is None else None,
+            auth_error=why_refused(token) if token and principal is None else None,
             hub=getattr(self, "hub", None),
         )
 
@@ -117,6 +137,8 @@ class AurumGraphQL(GraphQL[Context, None]):
             principal.user_id, principal.session_id, closer(websocket), principal.api_key_id
         )
         if not self.hub.admit(connection, principal.expires_at):
+            # Not 4403 (which tells a client to refresh its token): try again later, once a socket closes.
+            websocket.scope[REFUSAL] = (TRY_AGAIN_LATER, "Too many connections for this account")
             raise ConnectionRejectionError
         websocket.scope[CONNECTION] = connection
         context.sign_in(principal)
@@ -128,6 +150,10 @@ class AurumGraphQL(GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
             return await super().run(request, context, root_value)
+        except HTTPException as error:  # the request itself is wrong: say so as GraphQL clients read errors
+            return refusal(
+                error.status_code, HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST"), error.reason
+            )
         finally:
             connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
             if connection is not None:

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from aurum.db import read_session
+from aurum.errors import InvalidInput
 from aurum.events.publish import CONTROL_CHANNEL, EVENTS_CHANNEL, Announcer, sweep
 from aurum.realtime.reading import PAGE, Change, last_event_id, read_changes
 from aurum.realtime.streams import Subscriber, UserStream
@@ -48,6 +49,7 @@ ENDED_CREDENTIALS = text(
 TOKEN_EXPIRED = 4403
 SESSION_ENDED = 4403
 SLOW_CONSUMER = 4413
+AHEAD = "This cursor is ahead of every change recorded (is it from before a restore?): subscribe without one"
 
 
 Closer = Callable[[int, str], Coroutine[Any, Any, None]]
@@ -297,6 +299,9 @@ class Hub:
         """The user's events after ``after`` that the stream, joined before, will not bring: from the table.
         From where the stream stands or later, everything still to come comes live: nothing to read."""
         if after >= stream.cursor:
+            if after > stream.cursor and after > await self._newest(user_id):
+                # Nothing would ever come: a cursor of a database since restored from a backup, or forged.
+                raise InvalidInput(AHEAD, ["after"])
             return
         while True:
             async with self.reads:
@@ -306,6 +311,11 @@ class Hub:
                 yield change
             if len(page) < PAGE:
                 return
+
+    async def _newest(self, user_id: uuid.UUID) -> int:
+        """The user's newest event as the table has it (the stream may trail it by a moment)."""
+        async with self.reads:
+            return await last_event_id(self.resources.engine, user_id)
 
     async def join(self, subscriber: Subscriber) -> UserStream:
         """Follow the subscriber's user's stream from now on. Subscribed first, so that nothing committed

@@ -8,16 +8,22 @@ import asyncio
 import contextlib
 import functools
 import weakref
+from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import strawberry
+from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+    SubscribeMessage,
+)
 from strawberry.utils.aio import aclosing
 
 from aurum.graphql.context import Context
@@ -39,6 +45,56 @@ def finished() -> asyncio.Future[None]:
         future = _FINISHED[loop] = loop.create_future()
         future.set_result(None)
     return future
+
+
+PAYLOAD_FIELDS = (
+    ("variables", dict, "an object"),
+    ("extensions", dict, "an object"),
+    ("operationName", str, "a string"),
+)
+
+
+def malformed(message: object) -> str | None:
+    """Why a message breaks graphql-transport-ws (the socket closes 4400 with it), or ``None``; Strawberry
+    trusts the shapes and would fail on them in ways a client never hears of."""
+    if not isinstance(message, dict):
+        return "A message must be a JSON object"
+    kind = message.get("type")
+    if kind in ("subscribe", "complete") and not (isinstance(message.get("id"), str) and message["id"]):
+        return f"A {kind} message needs an 'id' that is a non-empty string"
+    if kind != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "A subscribe message needs a 'payload' with the 'query' as a string"
+    for key, kind_of, described in PAYLOAD_FIELDS:
+        if payload.get(key) is not None and not isinstance(payload[key], kind_of):
+            return f"'payload.{key}' must be {described} or null"
+    return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message: str
+    code: str | None = None  # None: the socket closes 4400, as graphql-ws closes it for these
+
+
+def unrunnable(query: str, operation_name: str | None) -> Refusal | None:
+    """Why the document cannot run, known before Strawberry tries (it fails on these without a word to the
+    client): a syntax error or an unknown operation closes the socket; several operations and no name is an
+    ``error`` of the operation."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return Refusal(error.message)
+    definitions = document.definitions
+    names = [d.name.value if d.name else None for d in definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(names) > 1:
+        message = f"The document has {len(names)} operations: name one in 'operationName'"
+        return Refusal(message, "GRAPHQL_VALIDATION_FAILED")
+    if operation_name is not None and operation_name not in names:
+        return Refusal(f'Unknown operation named "{operation_name}"')
+    return None
 
 
 class Feed(Subscriber):
@@ -68,6 +124,10 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.feeds: dict[str, Feed] = {}
 
     async def handle_message(self, message: Message) -> None:
+        problem = malformed(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
         try:
             await super().handle_message(message)
         finally:
@@ -78,7 +138,25 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_connection_init(message)
         self.connection_init_timeout_task = None  # cancelled by now: nothing of it to keep per socket
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        full = self.max_subscriptions_per_connection is not None and (
+            len(self.operations) >= self.max_subscriptions_per_connection
+        )
+        if self.connection_acknowledged and message["id"] not in self.operations and full:
+            limit = f"This connection has {len(self.operations)} operations running, the most it may"
+            await self._refuse(message["id"], limit, "RATE_LIMITED")
+            return
+        await super().handle_subscribe(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        refusal = unrunnable(operation.query, operation.operation_name)
+        if refusal is not None:
+            self.operations.pop(operation.id, None)
+            if refusal.code is None:
+                await self.handle_invalid_message(refusal.message)
+            else:
+                await self._refuse(operation.id, refusal.message, refusal.code)
+            return
         schema = cast(strawberry.Schema, self.schema)
         query, variables, name = operation.query, operation.variables, operation.operation_name
         following = await plan_for(schema, query, variables, name, self.context)
@@ -115,6 +193,10 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     if not await self._send_change(feed, change):
                         return
         await self._drain(feed)
+
+    async def _refuse(self, operation_id: str, message: str, code: str) -> None:
+        error = {"message": message, "extensions": {"code": code}}
+        await self.send_message(cast(Message, {"id": operation_id, "type": "error", "payload": [error]}))
 
     def wake(self, feed: Feed) -> None:
         """New changes for the feed: send them, unless a sender is at it already."""

@@ -1,9 +1,8 @@
-"""HTTP around files: the download (owner's credentials only) and the guard in front of multipart uploads
-(CSRF header, body size counted while it streams)."""
+"""HTTP around files: the download (owner's credentials only) and the guard in front of the GraphQL view
+(body sizes counted while they stream; the CSRF header multipart uploads need)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aurum.auth.principal import principal_for
 from aurum.db import read_session
-from aurum.graphql.view import bearer
+from aurum.graphql.view import bearer, refusal
 from aurum.ids import parse_global_id, parse_uuid
 from aurum.resource.model import Resource
 from aurum.resource.service import LARGEST_CAP, MB, storage_for
@@ -93,43 +92,42 @@ class BodyTooLarge(Exception):
     """The request body passed ``MAX_BODY`` while it was being read."""
 
 
-def refusal(status: int, code: str, message: str) -> Response:
-    return Response(
-        json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}),
-        status_code=status,
-        media_type="application/json",
-    )
-
-
 TOO_LARGE = f"The request is larger than {MAX_BODY // MB} MB; files may be at most {LARGEST_CAP // MB} MB"
 
 
-class UploadGuard:
-    """In front of the GraphQL view, for multipart POSTs only: a non-simple header is required (so no
-    cross-site form can post one: CSRF), and the body is refused from its Content-Length, or stopped as soon
-    as the bytes read pass ``MAX_BODY`` (413). Smaller per-kind caps are counted as the file is stored."""
+class BodyGuard:
+    """In front of the GraphQL view, every request body is capped, refused from its Content-Length or
+    stopped as soon as the bytes read pass the cap (413): a multipart upload at ``MAX_BODY`` (smaller
+    per-kind caps are counted as the file is stored), anything else at ``max_body``. A multipart POST also
+    needs a non-simple header, so no cross-site form can post one (CSRF)."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if scope["type"] != "http" or content_type != b"multipart/form-data":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not any(headers.get(name, b"").strip() for name in CSRF_HEADERS):
-            message = (
-                "Multipart requests need an 'x-apollo-operation-name' or 'apollo-require-preflight' header "
-                "(CSRF protection)"
-            )
-            await refusal(400, "BAD_REQUEST", message)(scope, receive, send)
-            return
+        headers = dict(scope.get("headers") or [])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        cap, too_large = self.max_body, f"The request is larger than {self.max_body:,} bytes"
+        if content_type == b"multipart/form-data":
+            if not any(headers.get(name, b"").strip() for name in CSRF_HEADERS):
+                message = (
+                    "Multipart requests need an 'x-apollo-operation-name' or 'apollo-require-preflight' "
+                    "header (CSRF protection)"
+                )
+                await refusal(400, "BAD_REQUEST", message)(scope, receive, send)
+                return
+            cap, too_large = MAX_BODY, TOO_LARGE
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await refusal(413, "PAYLOAD_TOO_LARGE", TOO_LARGE)(scope, receive, send)
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            await refusal(413, "PAYLOAD_TOO_LARGE", too_large)(scope, receive, send)
             return
+        await self._counted(scope, receive, send, cap, too_large)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, cap: int, too_large: str) -> None:
         received = 0
         started = False
 
@@ -138,7 +136,7 @@ class UploadGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > cap:
                     raise BodyTooLarge
             return message
 
@@ -152,4 +150,4 @@ class UploadGuard:
         except BodyTooLarge:
             if started:
                 raise
-            await refusal(413, "PAYLOAD_TOO_LARGE", TOO_LARGE)(scope, receive, send)
+            await refusal(413, "PAYLOAD_TOO_LARGE", too_large)(scope, receive, send)

@@ -1,0 +1,13 @@
+"""Each bench user signs up from an address of its own, as separate browsers would: the server throttles
+registrations per address (it trusts X-Forwarded-For from loopback, as it would from its own proxy)."""
+
+from __future__ import annotations
+
+import itertools
+
+_next = itertools.count()
+
+
+def own_address() -> dict[str, str]:
+    n = next(_next)
+    return {"x-forwarded-for": f"198.18.{n // 250 % 256}.{n % 250 + 1}"}
