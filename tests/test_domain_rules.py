@@ -202,6 +202,92 @@ async def test_several_errors_are_reported_together(alice: GraphQLClient) -> Non
     assert await total(alice, "pillars") == 1
 
 
+NOT_NULL_FIELDS = [
+    ("pillar", "sortOrder"),
+    ("area", "importance"),
+    ("area", "sortOrder"),
+    ("project", "status"),
+    ("project", "priority"),
+    ("project", "importance"),
+    ("project", "sortOrder"),
+    ("task", "status"),
+    ("task", "priority"),
+    ("task", "subtasksRequired"),
+    ("task", "sortOrder"),
+]
+
+
+@pytest.mark.parametrize(("kind", "field"), NOT_NULL_FIELDS)
+async def test_null_for_a_field_that_always_has_a_value_is_refused(
+    alice: GraphQLClient, kind: str, field: str
+) -> None:
+    pillar, area, project = await chain(alice)
+    parent = {"pillar": {}, "area": {"pillarId": pillar}, "project": {"areaId": area}}.get(
+        kind, {"projectId": project}
+    )
+    refused = [{"field": ["input", field], "message": f"'{field}' cannot be null", "code": "BAD_USER_INPUT"}]
+    created = await alice.mutate(f"{kind}Create", {**parent, "name": "n", field: None}, f"{kind} {{ id }}")
+    assert (created[kind], created["userErrors"]) == (None, refused)
+    target = {"pillar": pillar, "area": area, "project": project}.get(kind) or await make_task(alice, project)
+    updated = await alice.mutate(f"{kind}Update", {"id": target, field: None}, f"{kind} {{ id }}")
+    assert (updated[kind], updated["userErrors"]) == (None, refused)
+    assert (await node(alice, target, f"... on {kind.title()} {{ version }}")) == {"id": target, "version": 1}
+
+
+async def test_update_name_null_is_refused_at_every_level(alice: GraphQLClient) -> None:
+    pillar, area, project = await chain(alice)
+    for kind, target in (("pillar", pillar), ("area", area), ("project", project)):
+        payload = await alice.mutate(f"{kind}Update", {"id": target, "name": None}, f"{kind} {{ id }}")
+        assert problems(payload) == [(NAME, "BAD_USER_INPUT")], kind
+
+
+INVISIBLE_OR_CONTROL = [
+    "\u200b",
+    "\ufeff",
+    " \u200b\u200d\u2060 ",
+    "\u0007bell",
+    "\u001b[31mred",
+    "\u202eevil.exe",
+    "two\nlines",
+]
+
+
+@pytest.mark.parametrize("name", INVISIBLE_OR_CONTROL)
+async def test_names_refuse_control_characters_and_invisible_text(alice: GraphQLClient, name: str) -> None:
+    pillar, area, project = await chain(alice)
+    parents = {
+        "pillar": ({}, pillar),
+        "area": ({"pillarId": pillar}, area),
+        "project": ({"areaId": area}, project),
+        "task": ({"projectId": project}, await make_task(alice, project)),
+    }
+    for kind, (parent, existing) in parents.items():
+        created = await alice.mutate(f"{kind}Create", {**parent, "name": name}, f"{kind} {{ id }}")
+        assert problems(created) == [(NAME, "BAD_USER_INPUT")], kind
+        updated = await alice.mutate(f"{kind}Update", {"id": existing, "name": name}, f"{kind} {{ id }}")
+        assert problems(updated) == [(NAME, "BAD_USER_INPUT")], kind
+    assert await total(alice, "tasks") == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466 Family",  # a ZWJ sequence
+        "\u2764\ufe0f",  # a variation selector
+        "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # tag characters
+        "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",  # right-to-left scripts
+    ],
+)
+async def test_emoji_and_other_scripts_stay_names(alice: GraphQLClient, name: str) -> None:
+    pillar = await create(alice, "pillar", {"name": name, "icon": name[:2]}, "name icon")
+    assert pillar == {"name": name, "icon": name[:2]}
+
+
+async def test_an_icon_refuses_control_characters(alice: GraphQLClient) -> None:
+    payload = await alice.mutate("pillarCreate", {"name": "n", "icon": "\u001b[31m"}, "pillar { id }")
+    assert problems(payload) == [(("input", "icon"), "BAD_USER_INPUT")]
+
+
 # ---- retry-safe creates ------------------------------------------------------------------------------------
 
 
@@ -268,6 +354,30 @@ async def test_a_stale_expected_version_is_a_conflict(alice: GraphQLClient, kind
     }
     without = await alice.mutate(f"{kind}Update", {"id": target, "name": "v3"}, f"{kind} {{ name version }}")
     assert without[kind] == {"name": "v3", "version": 3}
+
+
+@pytest.mark.parametrize("kind", ["pillar", "area", "project", "task"])
+async def test_an_update_that_changes_nothing_keeps_the_version(alice: GraphQLClient, kind: str) -> None:
+    pillar, area, project = await chain(alice)
+    other = await make_task(alice, project, "other")
+    target = {"pillar": pillar, "area": area, "project": project}.get(kind) or await make_task(
+        alice, project, "Run", dueDate="2030-01-01", dependencyIds=[other]
+    )
+    selection = f"{kind} {{ name version updatedAt }}"
+    before = await alice.mutate(f"{kind}Update", {"id": target}, selection)
+    assert before["userErrors"] == []
+    assert before[kind]["version"] == 1
+    current = await node(alice, target, f"... on {kind.title()} {{ name }}")
+    assert current is not None
+    same: dict[str, Any] = {"name": f"  {current['name']} ", "sortOrder": 0}
+    same |= {"pillarId": pillar} if kind == "area" else {"areaId": area} if kind == "project" else {}
+    if kind == "task":
+        same |= {"status": "TODO", "priority": "MEDIUM", "dueDate": "2030-01-01", "dependencyIds": [other]}
+    for fields in ({}, same, {**same, "expectedVersion": 1}):
+        payload = await alice.mutate(f"{kind}Update", {"id": target, **fields}, selection)
+        assert payload == before, fields
+    changed = await alice.mutate(f"{kind}Update", {"id": target, "name": "new"}, selection)
+    assert changed[kind]["version"] == 2
 
 
 async def test_task_status_changes_check_the_version_too(alice: GraphQLClient) -> None:

@@ -1,5 +1,6 @@
 """Relay pagination of the hierarchy's lists through GraphQL over HTTP: forward and backward walks, page info,
-orderings by due date and priority, nested pages per parent, and refused page arguments."""
+orderings by due date, priority and score, nested pages per parent (a project's top-level tasks; archiving
+above hides as at the top) and refused page arguments."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.hierarchy import chain, make_pillar, make_project, make_task
-from tests.support import GraphQLClient
+from tests.hierarchy import STATUS, act, chain, make_area, make_pillar, make_project, make_task
+from tests.support import GraphQLClient, scores_settled
 
 PAGE = (
     "totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
@@ -118,6 +120,80 @@ async def test_order_by_priority_descending(alice: GraphQLClient) -> None:
         alice, "{field: PRIORITY, direction: DESC}", first=2, after=first["pageInfo"]["endCursor"]
     )
     assert ids(first) + ids(rest) == ids(page)
+
+
+async def walk(client: GraphQLClient, order: str, first: int) -> list[str]:
+    """Every task of the list, ``first`` at a time."""
+    walked: list[str] = []
+    after = None
+    while True:
+        part = await tasks_in_order(client, order, first=first, after=after)
+        walked += ids(part)
+        if not part["pageInfo"]["hasNextPage"]:
+            return walked
+        after = part["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+async def test_order_by_score_puts_closed_tasks_last_both_ways(
+    alice: GraphQLClient, owner: AsyncEngine, direction: str
+) -> None:
+    *_, project = await chain(alice)
+    done = [await make_task(alice, project, f"done {i}", priority="URGENT") for i in range(2)]
+    made = {p: await make_task(alice, project, p, priority=p) for p in ("MEDIUM", "URGENT", "LOW")}
+    for task in done:
+        await act(alice, "taskComplete", {"id": task}, "task { id }", STATUS)
+    await scores_settled(owner, alice.user_id)  # lists are ordered by the stored scores
+    order = f"{{field: SCORE, direction: {direction}}}"
+    page = await tasks_in_order(alice, order)
+    scored = [made["LOW"], made["MEDIUM"], made["URGENT"]]
+    assert ids(page)[:3] == (scored if direction == "ASC" else scored[::-1])
+    assert set(ids(page)[3:]) == set(done)
+    for first in (1, 2):
+        assert await walk(alice, order, first) == ids(page), first
+
+
+async def test_a_projects_tasks_are_its_top_level_tasks(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent = await make_task(alice, project, "parent")
+    child = await make_task(alice, project, "child", parentId=parent)
+    await make_task(alice, project, "grandchild", parentId=child)
+    query = (
+        "query($p: ID!) { node(id: $p) { ... on Project { top: tasks { totalCount nodes { id } }"
+        " below: tasks(filter: {topLevel: false}) { totalCount }"
+        " under: tasks(filter: {parentId: $c}) { nodes { id } } } } }"
+    )
+    data = (await alice.ok(query.replace("$p: ID!", "$p: ID!, $c: ID"), {"p": project, "c": parent}))["node"]
+    assert data["top"] == {"totalCount": 1, "nodes": [{"id": parent}]}
+    assert data["below"] == {"totalCount": 2}
+    assert data["under"] == {"nodes": [{"id": child}]}
+    assert (await alice.ok("{ tasks { totalCount } }"))["tasks"]["totalCount"] == 3
+
+
+async def test_nested_lists_leave_out_what_is_archived_above_by_default(alice: GraphQLClient) -> None:
+    pillar = await make_pillar(alice)
+    area = await make_area(alice, pillar)
+    project = await make_project(alice, area)
+    task = await make_task(alice, project, "parent")
+    await make_task(alice, project, "child", parentId=task)
+    await act(alice, "pillarArchive", {"id": pillar}, "pillar { id }")
+    nested = {
+        pillar: "... on Pillar { list: areas(filter: {archived: $archived}) { totalCount } }",
+        area: "... on Area { list: projects(filter: {archived: $archived}) { totalCount } }",
+        project: "... on Project { list: tasks(filter: {archived: $archived}) { totalCount } }",
+        task: "... on Task { list: subtasks(filter: {archived: $archived}) { totalCount } }",
+    }
+    for parent, selection in nested.items():
+        query = f"query($id: ID!, $archived: Boolean) {{ node(id: $id) {{ {selection} }} }}"
+        for archived, expected in ((False, 0), (True, 1), (None, 1)):
+            data = await alice.ok(query, {"id": parent, "archived": archived})
+            assert data["node"]["list"]["totalCount"] == expected, (selection, archived)
+        default = "query($id: ID!) { node(id: $id) { " + selection.replace(
+            "(filter: {archived: $archived})", ""
+        )
+        assert (await alice.ok(default + " } }", {"id": parent}))["node"]["list"]["totalCount"] == 0, (
+            selection
+        )
 
 
 @pytest.mark.parametrize(

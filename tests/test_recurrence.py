@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from aurum.errors import InvalidInput
-from aurum.task.recurrence import check_for_occurrence, next_due, next_occurrence, occurrences, shift_moment
+from aurum.task.recurrence import (
+    check_for_occurrence,
+    next_due,
+    next_occurrence,
+    occurrences,
+    shift_moment,
+    shift_reminder,
+)
 from aurum.task.rules import Recurrence
 from tests.conftest import register
 from tests.hierarchy import STATUS, act, chain, create, make_task, node, problems, total
@@ -82,6 +89,22 @@ def test_an_end_date_or_a_count_ends_the_series() -> None:
     assert occurrences(Recurrence("monthly", month_day=1, count=1), date(2030, 1, 1)) == days("2030-01-01")
     assert next_occurrence(Recurrence("daily", count=5), date(2030, 1, 1), 4) == date(2030, 1, 2)
     assert next_occurrence(Recurrence("daily", count=5), date(2030, 1, 1), 5) is None
+
+
+def test_a_series_ends_where_the_calendar_does() -> None:
+    last = date(9999, 12, 31)
+    assert next_due(Recurrence("daily"), last) is None
+    assert next_due(Recurrence("daily", interval=365), date(9999, 6, 1)) is None
+    assert next_due(Recurrence("weekly", weekdays=(MON,)), date(9999, 12, 27)) is None  # a Monday
+    assert next_due(Recurrence("weekly", interval=52, weekdays=(FRI,)), date(9999, 1, 8)) is None
+    assert next_due(Recurrence("monthly", month_day=15), date(9999, 12, 15)) is None
+    assert next_due(Recurrence("monthly", interval=12, month_day=1), date(9999, 1, 1)) is None
+    assert next_due(Recurrence("weekly", weekdays=(MON, FRI)), date(9999, 12, 27)) == date(9999, 12, 31)
+    assert next_occurrence(Recurrence("daily"), last, 1) is None
+    assert occurrences(Recurrence("daily"), date(9999, 12, 30)) == days("9999-12-30", "9999-12-31")
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=ZoneInfo("UTC"))
+    assert shift_reminder(late, 1, ZoneInfo("UTC")) is None  # the occurrence comes, without its reminder
+    assert shift_reminder(late, -1, ZoneInfo("UTC")) == late - timedelta(days=1)
 
 
 def test_a_count_below_the_occurrences_number_is_refused() -> None:
@@ -205,6 +228,29 @@ async def test_an_end_date_or_a_count_stops_the_series(alice: GraphQLClient) -> 
     assert await due_dates(alice, counted, 5) == ["2030-01-07", "2030-01-14"]
     assert await total(alice, "tasks") == 5
     assert await total(alice, "tasks", "completed: false") == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "due"),
+    [
+        ({"frequency": "DAILY"}, "9999-12-31"),
+        ({"frequency": "DAILY", "interval": 365}, "9999-06-01"),
+        ({"frequency": "WEEKLY", "weekdays": ["MONDAY"]}, "9999-12-27"),
+        ({"frequency": "MONTHLY", "monthDay": 15}, "9999-12-15"),
+        ({"frequency": "MONTHLY", "interval": 12, "monthDay": 1}, "9999-01-01"),
+    ],
+)
+async def test_the_last_occurrence_before_the_calendar_ends_can_be_closed(
+    alice: GraphQLClient, rule: dict[str, Any], due: str
+) -> None:
+    *_, project = await chain(alice)
+    for name in ("taskComplete", "taskSkip"):
+        task = await recurring(alice, project, rule, due, reminderAt=f"{due}T09:00:00Z")
+        assert await complete(alice, task, name) == {
+            "status": "COMPLETED" if name == "taskComplete" else "SKIPPED",
+            "nextOccurrence": None,
+        }
+    assert await total(alice, "tasks", "archived: null") == 2
 
 
 async def test_repeating_a_completion_creates_one_next_occurrence(alice: GraphQLClient) -> None:

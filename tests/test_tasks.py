@@ -203,6 +203,134 @@ async def test_complete_and_reopen(alice: GraphQLClient) -> None:
     assert by_status["task"]["completedAt"] is not None
 
 
+async def completed_parent(client: GraphQLClient, project: str, required: bool = True) -> tuple[str, str]:
+    """A completed parent (that requires its subtasks, unless told) with one completed subtask."""
+    parent = await make_task(client, project, "parent", subtasksRequired=required)
+    child = await make_task(client, project, "child", parentId=parent)
+    for task in (child, parent):
+        assert (await act(client, "taskComplete", {"id": task}, "task { id }", STATUS))["userErrors"] == []
+    return parent, child
+
+
+async def status_and_version(client: GraphQLClient, task_id: str) -> tuple[str, int]:
+    state = await task_state(client, task_id)
+    return state["status"], state["version"]
+
+
+async def test_reopening_a_required_subtask_reopens_its_completed_parents(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    top = await make_task(alice, project, "top", subtasksRequired=True)
+    parent = await make_task(alice, project, "parent", parentId=top, subtasksRequired=True)
+    child = await make_task(alice, project, "child", parentId=parent)
+    for task in (child, parent, top):
+        await act(alice, "taskComplete", {"id": task}, "task { id }", STATUS)
+    reopened = await act(alice, "taskReopen", {"id": child}, "task { status }", STATUS)
+    assert reopened == {"task": {"status": "TODO"}, "userErrors": []}
+    assert await status_and_version(alice, parent) == ("TODO", 3)
+    state = await task_state(alice, top)
+    assert (state["status"], state["kanbanColumn"], state["completedAt"], state["version"]) == (
+        "TODO",
+        "TODO",
+        None,
+        3,
+    )
+
+
+async def test_setting_a_required_subtasks_status_back_reopens_its_parent(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent, child = await completed_parent(alice, project)
+    payload = await alice.mutate("taskUpdate", {"id": child, "status": "IN_PROGRESS"}, "task { status }")
+    assert payload == {"task": {"status": "IN_PROGRESS"}, "userErrors": []}
+    assert await status_and_version(alice, parent) == ("TODO", 3)
+
+
+async def test_a_new_open_subtask_reopens_a_parent_that_requires_it(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent, _ = await completed_parent(alice, project)
+    await make_task(alice, project, "done already", parentId=parent, status="COMPLETED")
+    assert await status_and_version(alice, parent) == ("COMPLETED", 2)
+    await make_task(alice, project, "one more", parentId=parent)
+    assert await status_and_version(alice, parent) == ("TODO", 3)
+    optional, _ = await completed_parent(alice, project, required=False)
+    await make_task(alice, project, "optional", parentId=optional)
+    assert await status_and_version(alice, optional) == ("COMPLETED", 2)
+
+
+async def test_moving_an_open_task_under_a_completed_parent_reopens_it(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent, _ = await completed_parent(alice, project)
+    done = await make_task(alice, project, "done", status="COMPLETED")
+    await act(alice, "taskMove", {"id": done, "parentId": parent}, "task { id }", MOVE)
+    assert await status_and_version(alice, parent) == ("COMPLETED", 2)
+    task = await make_task(alice, project, "open")
+    moved = await act(alice, "taskMove", {"id": task, "parentId": parent}, "task { parent { id } }", MOVE)
+    assert moved == {"task": {"parent": {"id": parent}}, "userErrors": []}
+    assert await status_and_version(alice, parent) == ("TODO", 3)
+
+
+async def test_requiring_open_subtasks_of_a_completed_task_is_a_conflict(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent = await make_task(alice, project, "parent")
+    child = await make_task(alice, project, "child", parentId=parent)
+    await act(alice, "taskComplete", {"id": parent}, "task { id }", STATUS)
+    payload = await alice.mutate("taskUpdate", {"id": parent, "subtasksRequired": True}, "task { id }")
+    assert problems(payload) == [(("input", "subtasksRequired"), "CONFLICT")]
+    state = await task_state(alice, parent, "... on Task { status subtasksRequired version }")
+    assert state == {"id": parent, "status": "COMPLETED", "subtasksRequired": False, "version": 2}
+    reopening = {"id": parent, "subtasksRequired": True, "status": "TODO"}
+    assert (await alice.mutate("taskUpdate", reopening, "task { id }"))["userErrors"] == []
+    both = {"id": parent, "subtasksRequired": False, "status": "COMPLETED"}
+    assert (await alice.mutate("taskUpdate", both, "task { id }"))["userErrors"] == []
+    await act(alice, "taskComplete", {"id": child}, "task { id }", STATUS)
+    fine = await alice.mutate(
+        "taskUpdate", {"id": parent, "subtasksRequired": True}, "task { subtasksRequired }"
+    )
+    assert fine == {"task": {"subtasksRequired": True}, "userErrors": []}
+
+
+async def test_completing_while_requiring_subtasks_checks_them(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent = await make_task(alice, project, "parent")
+    await make_task(alice, project, "child", parentId=parent)
+    both = {"id": parent, "subtasksRequired": True, "status": "COMPLETED"}
+    payload = await alice.mutate("taskUpdate", both, "task { id }")
+    assert problems(payload) == [(("input", "id"), "BAD_USER_INPUT")]
+    assert await status_and_version(alice, parent) == ("TODO", 1)
+
+
+# ---- reminders in the person's time zone -------------------------------------------------------------------
+
+
+async def test_a_reminder_without_an_offset_is_read_in_the_persons_zone(http: httpx.AsyncClient) -> None:
+    tokyo = await register(http, timezone="Asia/Tokyo")
+    *_, project = await chain(tokyo)
+    created = await tokyo.mutate(
+        "taskCreate",
+        {"projectId": project, "name": "call", "reminderAt": "2030-01-01T10:00:00"},
+        "task { id reminderAt }",
+    )
+    assert datetime.fromisoformat(created["task"]["reminderAt"]) == datetime(2030, 1, 1, 1, 0, tzinfo=UTC)
+    task = created["task"]["id"]
+    updated = await tokyo.mutate(
+        "taskUpdate", {"id": task, "reminderAt": "2030-07-01T09:30:00"}, "task { reminderAt }"
+    )
+    assert datetime.fromisoformat(updated["task"]["reminderAt"]) == datetime(2030, 7, 1, 0, 30, tzinfo=UTC)
+    offset = await tokyo.mutate(
+        "taskUpdate", {"id": task, "reminderAt": "2030-07-01T09:30:00Z"}, "task { reminderAt }"
+    )
+    assert datetime.fromisoformat(offset["task"]["reminderAt"]) == datetime(2030, 7, 1, 9, 30, tzinfo=UTC)
+
+
+async def test_a_reminder_beyond_the_calendar_is_refused(http: httpx.AsyncClient) -> None:
+    west = await register(http, timezone="Pacific/Pago_Pago")
+    *_, project = await chain(west)
+    for moment in ("9999-12-31T23:00:00", "0001-01-01T00:00:00+14:00"):
+        payload = await west.mutate(
+            "taskCreate", {"projectId": project, "name": "late", "reminderAt": moment}, "task { id }"
+        )
+        assert problems(payload) == [(("input", "reminderAt"), "BAD_USER_INPUT")], moment
+
+
 # ---- moves and order ---------------------------------------------------------------------------------------
 
 
@@ -271,6 +399,44 @@ async def test_reorder_sets_the_order_of_siblings(alice: GraphQLClient) -> None:
         "query($p: ID!) { node(id: $p) { ... on Project { tasks { nodes { id } } } } }", {"p": project}
     )
     assert names(data["node"]["tasks"]["nodes"]) == [c, a, b]
+
+
+async def sibling_order(client: GraphQLClient, project: str) -> list[tuple[str, int]]:
+    data = await client.ok(
+        "query($p: ID!) { node(id: $p) { ... on Project { tasks { nodes { name sortOrder } } } } }",
+        {"p": project},
+    )
+    return [(t["name"], t["sortOrder"]) for t in data["node"]["tasks"]["nodes"]]
+
+
+async def test_a_partial_reorder_keeps_the_places_of_the_siblings_left_out(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    made = {n: await make_task(alice, project, n) for n in "abcde"}  # all at sort order 0
+    payload = await act(
+        alice,
+        "tasksReorder",
+        {"ids": [made["d"], made["b"]]},
+        "tasks { name sortOrder }",
+        "TasksReorderInput",
+    )
+    assert payload == {
+        "tasks": [{"name": "d", "sortOrder": 1}, {"name": "b", "sortOrder": 3}],
+        "userErrors": [],
+    }
+    assert await sibling_order(alice, project) == [("a", 0), ("d", 1), ("c", 2), ("b", 3), ("e", 4)]
+    await act(alice, "tasksReorder", {"ids": [made["e"], made["a"]]}, "tasks { id }", "TasksReorderInput")
+    assert await sibling_order(alice, project) == [("e", 0), ("d", 1), ("c", 2), ("b", 3), ("a", 4)]
+    versions = await task_state(alice, made["c"], "... on Task { version }")
+    assert versions["version"] == 2  # numbered once, then left in its place
+
+
+async def test_a_move_to_where_the_task_is_changes_nothing(alice: GraphQLClient) -> None:
+    *_, project = await chain(alice)
+    parent = await make_task(alice, project, "parent")
+    task = await make_task(alice, project, "task", parentId=parent, sortOrder=3)
+    for place in ({"parentId": parent}, {"parentId": parent, "projectId": project, "sortOrder": 3}):
+        moved = await act(alice, "taskMove", {"id": task, **place}, "task { version }", MOVE)
+        assert moved == {"task": {"version": 1}, "userErrors": []}, place
 
 
 async def test_reorder_refuses_tasks_that_are_not_siblings(alice: GraphQLClient) -> None:

@@ -3,6 +3,7 @@
 - A create with a client-given id returns the existing row when that id was already used by the same user.
 - An update with ``expected_version`` fails with CONFLICT when the row has moved on.
 - Another user's row is indistinguishable from a missing one.
+- An update that changes nothing writes nothing: same version, no change event.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,29 +49,38 @@ async def create_owned(
     uow: UnitOfWork, model: type[M], values: Mapping[str, Any], client_id: uuid.UUID | None
 ) -> M:
     """Insert a row; repeating the create with the same client id returns the first one unchanged."""
+    return (await insert_owned(uow, model, values, client_id))[0]
+
+
+async def insert_owned(
+    uow: UnitOfWork, model: type[M], values: Mapping[str, Any], client_id: uuid.UUID | None
+) -> tuple[M, bool]:
+    """``create_owned``, also saying whether the row is new (False: a repeated create)."""
     row = {**values, "user_id": uow.user_id}
     if client_id is not None:
         row["id"] = client_id
     statement = insert(model).values(**row).on_conflict_do_nothing(index_elements=["id"]).returning(model)
     created = await uow.session.scalar(statement, execution_options={"populate_existing": True})
     if created is not None:
-        return created
+        return created, True
     existing = await uow.session.scalar(
         select(model).where(model.id == client_id, model.user_id == uow.user_id)
     )
     if existing is None:
         raise Conflict("This id is already in use: generate a new one", ["input", "id"])
-    return existing
+    return existing, False
 
 
 async def upsert_own_row(uow: UnitOfWork, table: Table, values: Mapping[str, Any]) -> None:
     """The user's one row of ``table`` (unique on ``user_id``, e.g. preferences): created with ``values``, or
-    changed to them (a new version); with no values, created with its defaults if missing."""
+    changed to them (a new version, unless it holds them already); with no values, created with its defaults
+    if missing."""
     statement = insert(table).values(user_id=uow.user_id, **values)
     if values:
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.user_id],
             set_={**values, "updated_at": func.now(), "version": table.c.version + 1},
+            where=or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in values)),
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=[table.c.user_id])
@@ -100,9 +110,19 @@ async def update_owned(
 ) -> M:
     obj = await get_owned(uow.session, model, object_id, uow.user_id, ["input", "id"], for_update=True)
     check_version(obj, expected_version)
-    for name, value in values.items():
-        setattr(obj, name, value)
+    if not assign(obj, values):
+        return obj
     return await save(uow.session, obj)
+
+
+def assign(obj: UserOwned, values: Mapping[str, Any]) -> bool:
+    """Set the values that differ from the row's; whether any did (if none, there is nothing to save)."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
 
 
 async def save(session: AsyncSession, obj: M) -> M:

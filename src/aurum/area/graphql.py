@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import ColumnElement, exists, false
+from sqlalchemy import ColumnElement, exists
 from strawberry import Info
 
 from aurum.area import service
@@ -129,17 +129,15 @@ class AreaOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="The direction.")
 
 
-def area_conditions(filter: AreaFilter | None, *, nested: bool = False) -> list[ColumnElement[bool]]:
-    """Nested under a pillar, only an area's own archived flag counts: the pillar was chosen already."""
+def area_conditions(filter: AreaFilter | None) -> list[ColumnElement[bool]]:
+    """Alike at the top and under a pillar: by default, areas of an archived pillar are left out too."""
     filter = filter or AreaFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.pillar_id is not None:
         conditions.append(
             TABLE.c.pillar_id == decode_id(str(filter.pillar_id), "Pillar", ["filter", "pillarId"])
         )
-    archived_pillar: ColumnElement[bool] = (
-        false() if nested else exists().where(PILLARS.c.id == TABLE.c.pillar_id, PILLARS.c.archived.is_(True))
-    )
+    archived_pillar = exists().where(PILLARS.c.id == TABLE.c.pillar_id, PILLARS.c.archived.is_(True))
     if filter.archived is True:
         conditions.append(TABLE.c.archived.is_(True) | archived_pillar)
     elif filter.archived is False:
@@ -165,7 +163,7 @@ async def areas_of_pillar(
         TABLE,
         TABLE.c.pillar_id,
         pillar_id,
-        area_conditions(filter, nested=True),
+        area_conditions(filter),
         area_ordering(order_by),
         args,
         repr(filter),

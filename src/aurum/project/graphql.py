@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import ColumnElement, exists, false
+from sqlalchemy import ColumnElement, exists
 from strawberry import Info
 
 from aurum.area.graphql import Area, area_by_id
@@ -114,7 +114,10 @@ class Project(Node):
         assert area is not None
         return area
 
-    @strawberry.field(description="The project's top-level tasks (subtasks hang below them).")
+    @strawberry.field(
+        description="The project's top-level tasks (subtasks hang below them, in Task.subtasks); with "
+        "filter topLevel: false, its subtasks instead."
+    )
     async def tasks(
         self,
         info: Info[Context, None],
@@ -167,8 +170,8 @@ def archived_ancestor() -> ColumnElement[bool]:
     )
 
 
-def project_conditions(filter: ProjectFilter | None, *, nested: bool = False) -> list[ColumnElement[bool]]:
-    """Nested under an area, only a project's own archived flag counts: the area was chosen already."""
+def project_conditions(filter: ProjectFilter | None) -> list[ColumnElement[bool]]:
+    """Alike at the top and under an area: by default, projects of an archived area or pillar are left out."""
     filter = filter or ProjectFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.area_id is not None:
@@ -178,7 +181,7 @@ def project_conditions(filter: ProjectFilter | None, *, nested: bool = False) ->
         conditions.append(exists().where(AREAS.c.id == TABLE.c.area_id, AREAS.c.pillar_id == pillar))
     if filter.status:
         conditions.append(TABLE.c.status.in_([s.value for s in filter.status]))
-    hidden_above = false() if nested else archived_ancestor()
+    hidden_above = archived_ancestor()
     if filter.archived is True:
         conditions.append(TABLE.c.archived.is_(True) | hidden_above)
     elif filter.archived is False:
@@ -204,7 +207,7 @@ async def projects_of_area(
         TABLE,
         TABLE.c.area_id,
         area_id,
-        project_conditions(filter, nested=True),
+        project_conditions(filter),
         project_ordering(order_by),
         args,
         repr(filter),

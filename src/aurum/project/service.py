@@ -9,12 +9,14 @@ from aurum import crud
 from aurum.area.model import Area
 from aurum.db import UnitOfWork
 from aurum.project.model import Project
-from aurum.validation import ICON, IMPORTANCE, LONG_TEXT, NAME, SORT_ORDER, validate_fields
+from aurum.validation import ICON, IMPORTANCE, LONG_TEXT, NAME, NOT_NULL, SORT_ORDER, validate_fields
 
 CHECKS: dict[str, Any] = {
     "name": NAME,
     "description": LONG_TEXT,
     "icon": ICON,
+    "status": NOT_NULL,
+    "priority": NOT_NULL,
     "importance": IMPORTANCE,
     "sort_order": SORT_ORDER,
 }

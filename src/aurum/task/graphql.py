@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -353,13 +354,24 @@ def task_ordering(order_by: TaskOrder | None) -> Ordering:
             tie,
         ),
         "PRIORITY": (SortKey(PRIORITY_RANK, int), tie),
-        "SCORE": (SortKey(SCORE_VALUE, float), tie),
+        "SCORE": _score_keys(SCORE_VALUE, order.direction is OrderDirection.DESC, tie),
     }
     keys = special.get(order.field.value) or standard_keys(TABLE, order.field.value)
     assert keys is not None
     return Ordering(
         name=f"tasks:{order.field.value}", keys=keys, descending=order.direction is OrderDirection.DESC
     )
+
+
+def _score_keys(stored: ColumnElement[Any], descending: bool, tie: SortKey) -> tuple[SortKey, ...]:
+    """Scored open tasks by score, then completed, skipped and not yet scored ones (-1), in either direction.
+
+    Every key of a keyset ordering runs in the list's direction, so the first key says "comes last" going up
+    and "comes first" going down; closed tasks count as unscored even before the scoring job drops them.
+    """
+    value = case((TABLE.c.status.in_(CLOSED_STATUSES), literal(-1.0)), else_=stored)
+    unscored = value < 0
+    return SortKey(~unscored if descending else unscored, bool), SortKey(value, float), tie
 
 
 @strawberry.input(description="Which tasks to list.")
@@ -375,7 +387,9 @@ class TaskFilter:
         default=None, description="Only subtasks of this task."
     )
     top_level: bool | None = strawberry.field(
-        default=None, description="true: only tasks that are not subtasks."
+        default=None,
+        description="true: only tasks that are not subtasks; false: only subtasks. Project.tasks lists "
+        "top-level tasks unless this or parentId is given.",
     )
     status: list[TaskStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     priority: list[Priority] | None = strawberry.field(default=None, description="Only these priorities.")
@@ -401,10 +415,8 @@ def _in_projects(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(PROJECTS.c.id == TABLE.c.project_id, condition)
 
 
-async def task_conditions(
-    info: Info[Context, None], filter: TaskFilter | None, *, nested: bool = False
-) -> list[ColumnElement[bool]]:
-    """Nested under a project or task, archiving above does not hide tasks: the parent was chosen already."""
+async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) -> list[ColumnElement[bool]]:
+    """Alike at the top and nested: by default, tasks of archived projects, areas or pillars are left out."""
     filter = filter or TaskFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.project_id is not None:
@@ -441,8 +453,6 @@ async def task_conditions(
     if filter.overdue is not None:
         overdue = await _overdue_condition(info)
         conditions.append(overdue if filter.overdue else ~overdue)
-    if nested:
-        return conditions
     if filter.archived is False:
         conditions.append(~_in_projects(PROJECTS.c.archived.is_(True) | archived_ancestor()))
     elif filter.archived is True:
@@ -468,6 +478,7 @@ async def tasks_under(
     args: PageArgs,
     filter: TaskFilter | None,
     order_by: TaskOrder | None,
+    also: Sequence[ColumnElement[bool]] = (),
 ) -> Connection[Task]:
     page = await page_of_children(
         info,
@@ -475,7 +486,7 @@ async def tasks_under(
         TABLE,
         parent_column,
         parent_id,
-        await task_conditions(info, filter, nested=True),
+        [*await task_conditions(info, filter), *also],
         task_ordering(order_by),
         args,
         repr(filter),
@@ -491,7 +502,10 @@ async def tasks_of_project(
     filter: TaskFilter | None,
     order_by: TaskOrder | None,
 ) -> Connection[Task]:
-    return await tasks_under(info, "tasks", TABLE.c.project_id, project_id, args, filter, order_by)
+    """Its top-level tasks, unless the filter asks for subtasks (topLevel: false) or names a parent."""
+    chosen = filter is not None and (filter.top_level is not None or filter.parent_id is not None)
+    top_level = [] if chosen else [TABLE.c.parent_id.is_(None)]
+    return await tasks_under(info, "tasks", TABLE.c.project_id, project_id, args, filter, order_by, top_level)
 
 
 @node_resolver("Task")

@@ -15,7 +15,7 @@ from aurum.graphql.mutations import delete_mutation, optional_id, provided, run_
 from aurum.graphql.types import DeletePayload, IdInput, Input, UserError
 from aurum.ids import decode_id
 from aurum.project.graphql import Priority, enum_values
-from aurum.task import service
+from aurum.task import ordering, service
 from aurum.task.graphql import Energy, RecurrenceInput, Task, TaskCategory, TaskStatus
 from aurum.task.model import Task as TaskModel
 
@@ -38,7 +38,10 @@ class TaskCreateInput:
     priority: Priority | None = strawberry.field(default=strawberry.UNSET, description="Default MEDIUM.")
     due_date: date | None = strawberry.field(default=strawberry.UNSET, description="The day it is due.")
     due_time: str | None = strawberry.field(default=strawberry.UNSET, description="'HH:MM' on the due day.")
-    reminder_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="When to remind.")
+    reminder_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When to remind; without an offset, read in the viewer's time zone.",
+    )
     estimated_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="1–10080 minutes.")
     energy: Energy | None = strawberry.field(default=strawberry.UNSET, description="Energy it takes.")
     category: TaskCategory | None = strawberry.field(default=strawberry.UNSET, description="Kind of work.")
@@ -64,7 +67,10 @@ class TaskUpdateInput:
     priority: Priority | None = strawberry.field(default=strawberry.UNSET, description="How pressing it is.")
     due_date: date | None = strawberry.field(default=strawberry.UNSET, description="The day it is due.")
     due_time: str | None = strawberry.field(default=strawberry.UNSET, description="'HH:MM' on the due day.")
-    reminder_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="When to remind.")
+    reminder_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When to remind; without an offset, read in the viewer's time zone.",
+    )
     estimated_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="1–10080 minutes.")
     energy: Energy | None = strawberry.field(default=strawberry.UNSET, description="Energy it takes.")
     category: TaskCategory | None = strawberry.field(default=strawberry.UNSET, description="Kind of work.")
@@ -105,7 +111,9 @@ class TaskMoveInput:
 
 @strawberry.input(description="Siblings in their new order.")
 class TasksReorderInput:
-    ids: list[strawberry.ID] = strawberry.field(description="Tasks of one project and parent, first to last.")
+    ids: list[strawberry.ID] = strawberry.field(
+        description="Tasks of one project and parent, first to last: all of its tasks or some of them."
+    )
 
 
 @strawberry.type(description="The answer of a task mutation.")
@@ -220,12 +228,17 @@ class TaskMutation:
 
         return task_payload(await run_mutation(info, work))
 
-    @strawberry.mutation(description="Put sibling tasks in a new order.")
+    @strawberry.mutation(
+        description="Put sibling tasks in a new order: the given tasks take the places they already hold "
+        "among all their siblings, in the order given, and the siblings left out keep theirs (reordering "
+        "[d, b] of [a, b, c, d, e] gives [a, d, c, b, e]). Every sibling is then numbered 0, 1, 2 … in that "
+        "order, so no two share a sortOrder."
+    )
     async def tasks_reorder(
         self, info: Info[Context, None], input: Input[TasksReorderInput]
     ) -> TasksReorderPayload:
         async def work(uow: UnitOfWork) -> Any:
-            return await service.reorder(
+            return await ordering.reorder(
                 uow, [task_id(v, ["input", "ids", str(i)]) for i, v in enumerate(input.ids)]
             )
 

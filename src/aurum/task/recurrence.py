@@ -11,13 +11,14 @@ creates occurrence ``i + 1``, due on ``next_due(rule, due date of i)``:
   clamped from the rule's day, never from the previous date): later in the same month when the due date is
   before that day, otherwise in the month ``interval`` months later.
 
-The series stops after ``end_date`` (no occurrence is due after it) or after ``count`` occurrences in all.
+The series stops after ``end_date`` (no occurrence is due after it) or after ``count`` occurrences in all,
+and at the end of the calendar: an occurrence that would fall after 9999-12-31 never comes.
 """
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aurum.errors import InvalidInput
@@ -35,8 +36,16 @@ def add_months(value: date, months: int, day: int) -> date:
     return clamped_day(index // 12, index % 12 + 1, day)
 
 
-def next_due(rule: Recurrence, current: date) -> date:
-    """The due date of the occurrence after the one due on ``current``, ignoring the end date and count."""
+def next_due(rule: Recurrence, current: date) -> date | None:
+    """The due date of the occurrence after the one due on ``current``, ignoring the end date and count;
+    None past the last day dates can hold."""
+    try:
+        return _next_due(rule, current)
+    except (OverflowError, ValueError):  # date arithmetic beyond year 9999 raises one or the other
+        return None
+
+
+def _next_due(rule: Recurrence, current: date) -> date:
     interval = rule.interval
     if rule.frequency == "daily":
         return current + timedelta(days=interval)
@@ -54,7 +63,7 @@ def next_due(rule: Recurrence, current: date) -> date:
         if this_month > current:
             return this_month
         return add_months(current, interval, day)
-    raise ValueError(f"unknown frequency {rule.frequency!r}")
+    raise LookupError(f"unknown frequency {rule.frequency!r}")
 
 
 def next_occurrence(rule: Recurrence, current: date, index: int) -> date | None:
@@ -63,7 +72,7 @@ def next_occurrence(rule: Recurrence, current: date, index: int) -> date | None:
     if rule.count is not None and index >= rule.count:
         return None
     following = next_due(rule, current)
-    if rule.end_date is not None and following > rule.end_date:
+    if following is None or (rule.end_date is not None and following > rule.end_date):
         return None
     return following
 
@@ -94,3 +103,13 @@ def shift_moment(moment: datetime, days: int, zone: ZoneInfo) -> datetime:
     local = moment.astimezone(zone)
     shifted = datetime.combine(local.date() + timedelta(days=days), local.time().replace(tzinfo=None))
     return shifted.replace(tzinfo=zone)
+
+
+def shift_reminder(moment: datetime, days: int, zone: ZoneInfo) -> datetime | None:
+    """``shift_moment`` for the reminder of a next occurrence; None when it would leave the calendar."""
+    try:
+        shifted = shift_moment(moment, days, zone)
+        shifted.astimezone(UTC)
+    except OverflowError:
+        return None
+    return shifted

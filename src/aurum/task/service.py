@@ -8,39 +8,39 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from aurum import crud
 from aurum.auth.model import User
 from aurum.db import UnitOfWork
-from aurum.errors import InvalidInput, NotFound
+from aurum.errors import InvalidInput
 from aurum.project.model import Project
 from aurum.task import recurrence as series
-from aurum.task.model import CLOSED_STATUSES, Task, TaskDependency
+from aurum.task import subtasks
+from aurum.task.dependencies import set_dependencies
+from aurum.task.model import CLOSED_STATUSES, Task
 from aurum.task.rules import NO_RECURRENCE, Recurrence, check_recurrence, parse_due_time, status_columns
 from aurum.validation import (
     LONG_TEXT,
     NAME,
+    NOT_NULL,
     SORT_ORDER,
     Checks,
     int_range,
     nullable,
-    required,
     validate_fields,
 )
-
-MAX_DEPENDENCIES = 50
 
 CHECKS: dict[str, Any] = {
     "name": NAME,
     "description": LONG_TEXT,
-    "status": required(lambda v, f: v),
-    "priority": required(lambda v, f: v),
+    "status": NOT_NULL,
+    "priority": NOT_NULL,
     "due_time": nullable(parse_due_time),
     "estimated_minutes": nullable(lambda v, f: int_range(v, f, 1, 10080)),
     "sort_order": SORT_ORDER,
-    "subtasks_required": required(lambda v, f: v),
+    "subtasks_required": NOT_NULL,
 }
 
 
@@ -101,15 +101,32 @@ async def create(
     checks.run(lambda: _check_due(values))
     checks.run(lambda: _check_new_status(values))
     checks.raise_any()
+    await _localize_reminder(uow, cleaned)
     await crud.get_owned(uow.session, Project, project_id, uow.user_id, ["input", "projectId"])
     if parent_id is not None:
         await _check_parent(uow, parent_id, project_id, task_id=client_id)
-    task = await crud.create_owned(
+    task, new = await crud.insert_owned(
         uow, Task, {**cleaned, "project_id": project_id, "parent_id": parent_id}, client_id
     )
     if dependency_ids:
         await set_dependencies(uow, task.id, dependency_ids)
+    if new and task.status != "completed":
+        await subtasks.reopen_parents(uow, task.parent_id)
     return task
+
+
+async def _localize_reminder(uow: UnitOfWork, cleaned: dict[str, Any]) -> None:
+    """A reminder without an offset is wall-clock time in the person's zone, as the due time is."""
+    reminder: datetime | None = cleaned.get("reminder_at")
+    if reminder is None:
+        return
+    if reminder.tzinfo is None:
+        reminder = reminder.replace(tzinfo=await _zone(uow))
+    try:
+        reminder.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("'reminderAt' is outside the years 1 to 9999", ["input", "reminderAt"]) from None
+    cleaned["reminder_at"] = reminder
 
 
 def _check_due(values: dict[str, Any]) -> None:
@@ -128,11 +145,27 @@ async def update(
     cleaned = _clean(values)
     task = await crud.get_owned(uow.session, Task, task_id, uow.user_id, ["input", "id"], for_update=True)
     crud.check_version(task, expected_version)
-    was_closed = task.status in CLOSED_STATUSES
-    if cleaned.get("status") == "completed" and task.status != "completed":
-        await _check_subtasks_done(uow, task)
-    elif task.status == "completed" and cleaned.get("status") == "completed":
+    was_closed, was_completed = task.status in CLOSED_STATUSES, task.status == "completed"
+    await subtasks.check_update(uow, task, cleaned)
+    if was_completed and cleaned.get("status") == "completed":
         cleaned.pop("completed_at")
+    _check_schedule(task, cleaned, recurrence)
+    await _localize_reminder(uow, cleaned)
+    changed = crud.assign(task, cleaned)
+    if dependency_ids is not None:
+        changed = await set_dependencies(uow, task.id, dependency_ids) or changed
+    if not changed:
+        return task
+    task = await crud.save(uow.session, task)
+    if task.status in CLOSED_STATUSES and not was_closed:
+        await _follow(uow, task)
+    if was_completed and task.status != "completed":
+        await subtasks.reopen_parents(uow, task.parent_id)
+    return task
+
+
+def _check_schedule(task: Task, cleaned: dict[str, Any], recurrence: Recurrence | Any | None) -> None:
+    """The due date and time, the recurrence rule and skipping, as they would be after the update."""
     due_date = cleaned.get("due_date", task.due_date)
     if recurrence is not ...:
         _apply_recurrence(cleaned, recurrence, due_date)
@@ -145,14 +178,6 @@ async def update(
     _check_due({"due_date": due_date, "due_time": cleaned.get("due_time", task.due_time)})
     if cleaned.get("status") == "skipped" and task.status != "skipped":
         _check_skippable(task, cleaned.get("recurrence_frequency", task.recurrence_frequency), "status")
-    for name, value in cleaned.items():
-        setattr(task, name, value)
-    if dependency_ids is not None:
-        await set_dependencies(uow, task.id, dependency_ids)
-    task = await crud.save(uow.session, task)
-    if task.status in CLOSED_STATUSES and not was_closed:
-        await _follow(uow, task)
-    return task
 
 
 def _recurrence_of(task: Task) -> Recurrence:
@@ -173,7 +198,7 @@ async def complete(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | 
     if task.status == "completed":
         return task
     was_closed = task.status in CLOSED_STATUSES
-    await _check_subtasks_done(uow, task)
+    await subtasks.check_done(uow, task.id, task.subtasks_required)
     for name, value in status_columns("completed", _now()).items():
         setattr(task, name, value)
     task = await crud.save(uow.session, task)
@@ -218,7 +243,7 @@ async def _follow(uow: UnitOfWork, task: Task) -> None:
         return
     reminder = task.reminder_at
     if reminder is not None:
-        reminder = series.shift_moment(reminder, (due - task.due_date).days, await _zone(uow))
+        reminder = series.shift_reminder(reminder, (due - task.due_date).days, await _zone(uow))
     last = await uow.session.scalar(
         select(func.max(Task.sort_order)).where(
             Task.user_id == uow.user_id,
@@ -265,19 +290,9 @@ async def reopen(uow: UnitOfWork, task_id: uuid.UUID, expected_version: int | No
         return task
     for name, value in status_columns("todo", _now()).items():
         setattr(task, name, value)
-    return await crud.save(uow.session, task)
-
-
-async def _check_subtasks_done(uow: UnitOfWork, task: Task) -> None:
-    if not task.subtasks_required:
-        return
-    open_subtasks = await uow.session.scalar(
-        select(func.count()).where(
-            Task.parent_id == task.id, Task.user_id == uow.user_id, Task.status != "completed"
-        )
-    )
-    if open_subtasks:
-        raise InvalidInput(f"Complete its {open_subtasks} open required subtask(s) first", ["input", "id"])
+    task = await crud.save(uow.session, task)
+    await subtasks.reopen_parents(uow, task.parent_id)
+    return task
 
 
 async def _check_parent(
@@ -325,80 +340,12 @@ async def move(
     else:
         target_project = project_id or task.project_id
         await crud.get_owned(uow.session, Project, target_project, uow.user_id, ["input", "projectId"])
-    task.project_id = target_project
-    task.parent_id = parent_id
+    place: dict[str, Any] = {"project_id": target_project, "parent_id": parent_id}
     if sort_order is not None:
-        task.sort_order = int_range(sort_order, ["input", "sortOrder"], -1_000_000, 1_000_000)
-    return await crud.save(uow.session, task)
-
-
-async def reorder(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]) -> list[Task]:
-    """Give siblings (same project and parent) consecutive sort orders in the order given."""
-    if not 1 <= len(task_ids) <= 500:
-        raise InvalidInput("Reorder 1 to 500 tasks at once", ["input", "ids"])
-    if len(set(task_ids)) != len(task_ids):
-        raise InvalidInput("Each task may appear once", ["input", "ids"])
-    found = {
-        t.id: t
-        for t in await uow.session.scalars(
-            select(Task).where(Task.id.in_(task_ids), Task.user_id == uow.user_id).with_for_update()
-        )
-    }
-    for index, task_id in enumerate(task_ids):
-        if task_id not in found:
-            raise NotFound("No Task with this id", ["input", "ids", str(index)])
-    groups = {(t.project_id, t.parent_id) for t in found.values()}
-    if len(groups) > 1:
-        raise InvalidInput(
-            "Only siblings (same project and parent) can be reordered together", ["input", "ids"]
-        )
-    tasks = [found[i] for i in task_ids]
-    for position, task in enumerate(tasks):
-        if task.sort_order != position:
-            task.sort_order = position
-            crud.touch(task)
-    await uow.session.flush()
-    for task in tasks:
-        await uow.session.refresh(task)
-    return tasks
-
-
-async def set_dependencies(uow: UnitOfWork, task_id: uuid.UUID, dependency_ids: Sequence[uuid.UUID]) -> None:
-    """Replace what a task waits for; same user only, never itself, never a cycle."""
-    unique = list(dict.fromkeys(dependency_ids))
-    if len(unique) > MAX_DEPENDENCIES:
-        raise InvalidInput(
-            f"A task can wait for at most {MAX_DEPENDENCIES} others", ["input", "dependencyIds"]
-        )
-    # One writer of a user's dependency graph at a time, so two concurrent edits cannot close a cycle.
-    await uow.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(uow.user_id)))))
-    owned = set(
-        await uow.session.scalars(select(Task.id).where(Task.id.in_(unique), Task.user_id == uow.user_id))
-    )
-    for index, dependency in enumerate(dependency_ids):
-        field = ["input", "dependencyIds", str(index)]
-        if dependency not in owned:
-            raise NotFound("No Task with this id", field)
-        if dependency == task_id:
-            raise InvalidInput("A task cannot depend on itself", field)
-    if unique and task_id in await _reachable(uow, unique):
-        raise InvalidInput("These dependencies would form a cycle", ["input", "dependencyIds"])
-    await uow.session.execute(delete(TaskDependency).where(TaskDependency.task_id == task_id))
-    if unique:
-        rows = [{"task_id": task_id, "depends_on_id": d, "user_id": uow.user_id} for d in unique]
-        await uow.session.execute(insert(TaskDependency).values(rows).on_conflict_do_nothing())
-
-
-async def _reachable(uow: UnitOfWork, start: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Every task the given ones wait for, directly or through others."""
-    rows = await uow.session.execute(
-        text(
-            "WITH RECURSIVE reach(id) AS ("
-            " SELECT unnest(CAST(:start AS uuid[]))"
-            " UNION SELECT d.depends_on_id FROM task_dependencies d JOIN reach ON d.task_id = reach.id"
-            " WHERE d.user_id = :user"
-            ") SELECT id FROM reach"
-        ),
-        {"start": list(start), "user": uow.user_id},
-    )
-    return {row[0] for row in rows.all()}
+        place["sort_order"] = int_range(sort_order, ["input", "sortOrder"], -1_000_000, 1_000_000)
+    if not crud.assign(task, place):
+        return task
+    task = await crud.save(uow.session, task)
+    if task.status != "completed":
+        await subtasks.reopen_parents(uow, task.parent_id)
+    return task
