@@ -387,7 +387,7 @@ def two_pillars(mind: int, body: int, *, counts: bool = False) -> tuple[World, P
         (25, 75, []),  # exactly half its planned share
         (50, 50, []),
         (90, 10, ["Body"]),
-        (0, 0, ["Mind", "Body"]),  # nothing completed at all: both got nothing
+        (0, 0, []),  # nothing completed at all: no effort to share out, nothing neglected
     ],
 )
 def test_neglected_pillar_at_its_boundaries(mind: int, body: int, neglected: list[str]) -> None:
@@ -420,6 +420,16 @@ def test_neglected_pillar_recommends_its_ready_tasks_and_the_time_to_book() -> N
         "Schedule 'Read chapter 1' (Reading › Books) this week",
     )
     assert "Reserve about 20 h a week for 'Mind'" in found.recommendations[2]  # half of 40 h
+
+
+def test_neglected_pillar_stays_quiet_with_a_single_pillar() -> None:
+    world = World()
+    only = world.pillar("Everything", 50)
+    world.pillar("Past", 50, archived=True)
+    world.task(world.project(world.area(only), "Start"), "First step")
+    assert neglected_pillar(world.snapshot(), EVERYTHING) == []  # nothing completed yet
+    world.worked(only, tasks=1, minutes=10)
+    assert neglected_pillar(world.snapshot(), EVERYTHING) == []  # it got all there was
 
 
 def test_neglected_pillar_needs_an_allocation_and_respects_scope() -> None:

@@ -173,6 +173,16 @@ async def analysed(client: GraphQLClient, **input: Any) -> dict[str, Any]:
     return run
 
 
+async def outdate(owner: AsyncEngine, client: GraphQLClient) -> None:
+    """Put the client's insights past their expiry: the next analysis finds its findings anew (a finding
+    still standing is refreshed instead, and is no insightCreated)."""
+    async with owner.begin() as connection:
+        await connection.execute(
+            text("UPDATE insights SET expires_at = now() - interval '1 minute' WHERE user_id = :u"),
+            {"u": uuid_of(client.user_id)},
+        )
+
+
 async def enable_ai(client: GraphQLClient) -> None:
     payload = await client.mutate("hrmPreferencesUpdate", {"aiEnabled": True}, "preferences { aiEnabled }")
     assert payload["userErrors"] == [], payload
@@ -343,6 +353,7 @@ async def test_after_an_insight_or_a_cursor_replays_what_came_since_then_goes_li
     start = await last_event(owner, alice)
     for scope in (project, None, project):
         await analysed(alice, scopeId=scope)
+        await outdate(owner, alice)
     written = await created_since(owner, alice, start)
     assert len(written) >= 3, written
     middle = await event_of(owner, written[1])

@@ -5,7 +5,8 @@ while one is pending returns that run. The job marks the run running, gathers th
 scores, runs the detectors, asks the model when the depth and the person's preferences call for it, and writes
 the insights with the run's outcome in one transaction. The run row is the guard: a second delivery of the
 job (a retry, a sweep after a crash) finds it finished and does nothing, and insights are unique per run and
-key, so a run never writes its insights twice. Failures are retried with backoff and end in ``failed`` with a
+key, so a run never writes its insights twice. A finding an earlier run made that still stands is refreshed
+rather than written again (``store``). Failures are retried with backoff and end in ``failed`` with a
 readable error; a bad or missing model answer never fails a run: it degrades to the rules' insights.
 """
 
@@ -24,7 +25,6 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aurum.area.model import Area
 from aurum.db import Actor, UnitOfWork, read_session, unit_of_work
 from aurum.errors import Conflict, NotFound, RateLimited
 from aurum.hrm.detectors import DETECTORS, detect, quoted
@@ -36,14 +36,13 @@ from aurum.hrm.llm import Advice, AdviceInsight, model_client
 from aurum.hrm.model import AnalysisRun, Insight
 from aurum.hrm.prompt import analysis_prompt
 from aurum.hrm.registry import MODEL_RULE
+from aurum.hrm.scopes import SCOPE_MODELS
 from aurum.hrm.scoring import compute, snapshot_and_rules
+from aurum.hrm.store import expire_due, expire_orphans, write_insights
 from aurum.hrm.weights import RuleWeight, bounded, rule_weights
-from aurum.models import UserOwned, table_of
+from aurum.models import table_of
 from aurum.notification.notify import Notified, notify, send_now
-from aurum.pillar.model import Pillar
-from aurum.project.model import Project
 from aurum.resources import Resources
-from aurum.task.model import Task
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +55,6 @@ RETRY_SECONDS = 2.0  # doubles for each further try
 REQUESTS_PER_HOUR = 60
 INSIGHTS_BY_DEPTH = {"quick": 3, "balanced": 6, "deep": 10}
 QUIET_WEIGHT = 0.15  # a rule whose weight is below this stays quiet
-HIGH_IMPACT = 0.7  # insights at or above this impact are notified
-SCOPE_MODELS: dict[str, type[UserOwned]] = {"pillar": Pillar, "area": Area, "project": Project, "task": Task}
 SPEAKING_RULES = frozenset({*DETECTORS, MODEL_RULE})  # the rules that speak as insights of their own
 PENDING = ("queued", "running")
 # The predicate of the partial unique index, as a literal: with bound parameters PostgreSQL cannot match a
@@ -328,11 +325,10 @@ async def _finish(resources: Resources, run: Any, user_id: uuid.UUID, outcome: O
         ).first()
         if current is None or current.status in ("succeeded", "failed"):
             return False
-        if outcome.drafts:
-            rows = [_row(run, user_id, d) for d in outcome.drafts]
-            await session.execute(
-                insert(INSIGHTS).values(rows).on_conflict_do_nothing(index_elements=["run_id", "dedupe_key"])
-            )
+        now = datetime.now(UTC)
+        await expire_due(session, user_id, now)  # an insight past its expiry is not refreshed but found anew
+        rows = [_row(run, user_id, d) for d in outcome.drafts]
+        written = await write_insights(session, user_id, rows, now) if rows else None
         await session.execute(
             update(RUNS)
             .where(RUNS.c.id == run.id)
@@ -346,21 +342,22 @@ async def _finish(resources: Resources, run: Any, user_id: uuid.UUID, outcome: O
                 version=RUNS.c.version + 1,
             )
         )
-        now = datetime.now(UTC)
-        notified = await notify_high_impact(uow, run.id, now)
+        notified = await notify_insights(uow, written.notify if written else [], now)
     resources.announce(user_id)
     if notified:
         await send_now(resources, user_id, notified[0], now)  # sends every due email of the person
     return True
 
 
-async def notify_high_impact(uow: UnitOfWork, run_id: uuid.UUID, now: datetime) -> list[Notified]:
-    """One INSIGHT notification for each insight of the run with a high impact."""
+async def notify_insights(uow: UnitOfWork, ids: list[uuid.UUID], now: datetime) -> list[Notified]:
+    """One INSIGHT notification for each of these insights (new, or newly of a high impact)."""
+    if not ids:
+        return []
     rows = (
         await uow.session.execute(
-            select(INSIGHTS.c.id, INSIGHTS.c.title, INSIGHTS.c.summary).where(
-                INSIGHTS.c.run_id == run_id, INSIGHTS.c.impact >= HIGH_IMPACT
-            )
+            select(INSIGHTS.c.id, INSIGHTS.c.title, INSIGHTS.c.summary)
+            .where(INSIGHTS.c.id.in_(ids))
+            .order_by(INSIGHTS.c.impact.desc(), INSIGHTS.c.id)
         )
     ).all()
     made = [
@@ -437,7 +434,8 @@ async def sweep_runs(ctx: dict[str, Any]) -> int:
 
 async def expire_insights(ctx: dict[str, Any]) -> int:
     """Every five minutes: active insights past their expiry become expired (pinned ones stay), user by
-    user, each as a writer of that user's data."""
+    user, each as a writer of that user's data; so do those of these users about a deleted record (the
+    scoring job, which follows every deletion, expires those of anyone else)."""
     resources: Resources = ctx["resources"]
     now = datetime.now(UTC)
     async with resources.sessionmaker() as session, session.begin():
@@ -449,17 +447,8 @@ async def expire_insights(ctx: dict[str, Any]) -> int:
     expired = 0
     for user_id in users:
         async with unit_of_work(resources.sessionmaker, user_id, Actor("worker")) as uow:
-            result = await uow.session.execute(
-                update(INSIGHTS)
-                .where(
-                    INSIGHTS.c.user_id == user_id,
-                    INSIGHTS.c.status == "active",
-                    INSIGHTS.c.pinned.is_(False),
-                    INSIGHTS.c.expires_at <= now,
-                )
-                .values(status="expired", updated_at=now, version=INSIGHTS.c.version + 1)
-            )
-            expired += int(getattr(result, "rowcount", 0) or 0)
+            expired += await expire_due(uow.session, user_id, now)
+            expired += await expire_orphans(uow.session, user_id, now)
         resources.announce(user_id)
     if expired:
         log.info("insights expired", insights=expired)

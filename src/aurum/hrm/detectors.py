@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from aurum.hrm.facts import AreaFacts, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.findings import Evidence, Finding, Scope
 from aurum.hrm.preferences import MAX_RECOMMENDATIONS, Preferences
-from aurum.task.rules import due_moment
+from aurum.hrm.wording import allocation, due_at, lateness, overdue_by
 
 Detector = Callable[[Snapshot, Scope], list[Finding]]
 
@@ -111,15 +111,6 @@ def completed_count(snapshot: Snapshot) -> int:
     return sum(e.completed_tasks for e in snapshot.effort.values() if e.pillar_id in live)
 
 
-def due_at(snapshot: Snapshot, task: TaskFacts) -> datetime | None:
-    return due_moment(task.due_date, task.due_time, snapshot.zone) if task.due_date else None
-
-
-def overdue_by(snapshot: Snapshot, task: TaskFacts) -> timedelta | None:
-    due = due_at(snapshot, task)
-    return snapshot.now - due if due is not None and due < snapshot.now else None
-
-
 def week_end(snapshot: Snapshot) -> datetime:
     """The end of the coming 7 days: midnight after the sixth day after today, in the person's time zone."""
     last = snapshot.local_now.date() + timedelta(days=WEEK_DAYS)
@@ -186,21 +177,13 @@ def duration(minutes: float) -> str:
     return f"{hours:g} h"
 
 
-def lateness(snapshot: Snapshot, task: TaskFacts, late: timedelta) -> str:
-    """How late an overdue task is: in calendar days when it has no due time (due yesterday: 1 day)."""
-    if task.due_date is not None and task.due_time is None:
-        days = (snapshot.local_now.date() - task.due_date).days
-        return f"{days} day{'s' if days > 1 else ''}"
-    return span(late)
-
-
 def due_phrase(snapshot: Snapshot, task: TaskFacts) -> str | None:
     """'overdue by 2 days', 'due today at 17:00', 'due tomorrow', 'due Friday' or 'due 2026-05-01'."""
     if task.due_date is None:
         return None
-    late = overdue_by(snapshot, task)
+    late = lateness(snapshot, task)
     if late is not None:
-        return f"overdue by {lateness(snapshot, task, late)}"
+        return f"overdue by {late}"
     days = (task.due_date - snapshot.local_now.date()).days
     at = f" at {task.due_time.strftime('%H:%M')}" if task.due_time else ""
     if days == 0:
@@ -290,7 +273,7 @@ def _overdue_finding(
 ) -> Finding:
     level, place_id, place_name = place
     late = {t.id: overdue_by(snapshot, t) or timedelta() for t in tasks}
-    by = {t.id: lateness(snapshot, t, late[t.id]) for t in tasks}
+    by = {t.id: lateness(snapshot, t) for t in tasks}
     oldest = sorted(tasks, key=lambda t: (-late[t.id], t.name))
     n = len(tasks)
     first = oldest[0]
@@ -410,33 +393,33 @@ def data_confidence(snapshot: Snapshot) -> float:
 
 def neglected_pillar(snapshot: Snapshot, scope: Scope) -> list[Finding]:
     """A live pillar with a time allocation > 0 whose share of the effort completed in the window is below
-    half its planned share (allocation ÷ all allocations), or that got nothing because nothing was completed
-    at all. Global and pillar scopes only. Confidence = min(0.9, 0.4 + 0.05·tasks completed in the window);
-    impact = 0.3 + (planned − actual share)."""
+    half its planned share (allocation ÷ all allocations). Quiet with fewer than 2 live pillars (one pillar
+    gets all the effort there is) and when nothing was completed in the window (no effort to share out: a new
+    person, or a break, is not neglect). Global and pillar scopes only. Confidence = min(0.9, 0.4 + 0.05·tasks
+    completed in the window); impact = 0.3 + (planned − actual share)."""
     shares = effort_shares(snapshot)
+    if shares is None or len(live_pillars(snapshot)) < 2:
+        return []
     found = []
     for pillar in pillars_in_scope(snapshot, scope):
         if not pillar.time_allocation:
             continue
         planned = snapshot.planned_share(pillar.id)
-        actual = shares.get(pillar.id, 0.0) if shares is not None else None
-        if actual is None or actual < NEGLECT_RATIO * planned:
+        actual = shares.get(pillar.id, 0.0)
+        if actual < NEGLECT_RATIO * planned:
             found.append(_neglect_finding(snapshot, pillar, planned, actual))
     return found
 
 
-def _neglect_finding(
-    snapshot: Snapshot, pillar: PillarFacts, planned: float, actual: float | None
-) -> Finding:
+def _neglect_finding(snapshot: Snapshot, pillar: PillarFacts, planned: float, actual: float) -> Finding:
     days = snapshot.effort_days
-    got = f"{actual:.0%} of what you completed" if actual is not None else "nothing (nothing was completed)"
+    got = f"{actual:.0%} of what you completed"
     tasks = [t for t in snapshot.open_tasks() if _pillar_id(snapshot, t) == pillar.id]
     evidence = [
         Evidence(
             "Pillar",
             pillar.id,
-            f"{pillar.time_allocation}% allocation ({planned:.0%} of your planned time); got {got}"
-            f" in the last {days} days",
+            f"{allocation(snapshot, pillar).capitalize()}; got {got} in the last {days} days",
         )
     ]
     steps = next_steps(snapshot, tasks)
@@ -457,7 +440,7 @@ def _neglect_finding(
         f"{quoted(pillar.name)} is getting less of your time than planned",
         f"You planned {planned:.0%} of your time for {quoted(pillar.name)} but it got {got} in the last"
         f" {days} days.",
-        (data_confidence(snapshot), 0.3 + planned - (actual or 0.0)),
+        (data_confidence(snapshot), 0.3 + planned - actual),
         evidence,
         advice,
         ("balance", "pillar"),

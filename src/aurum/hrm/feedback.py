@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import InvalidInput, NotFound
-from aurum.hrm.factors import Score
+from aurum.hrm.factors import Factor, Score
 from aurum.hrm.model import HrmFeedback, HrmRuleWeight, Insight
 from aurum.hrm.scoring import current_scores
 from aurum.hrm.service import upsert_weight, viewer_preferences
@@ -60,10 +60,42 @@ async def priority_feedback(uow: UnitOfWork, task_id: uuid.UUID, verdict: str, c
     weights = {w.rule.code: w for w in await rule_weights(uow.session, uow.user_id)}
     moved: dict[str, float] = {}
     if preferences.learning_enabled and score is not None:
-        moved = await learn(uow, priority_adjustments(score.factors, verdict), weights)
+        moved = await learn(uow, await _priority_adjustments(uow, task_id, score, verdict), weights)
     snapshot = {**snapshot_of(score, weights, moved), "learning": preferences.learning_enabled}
     await _log(uow, {"task_id": task_id}, verdict, comment, snapshot)
     return task
+
+
+async def _learned_priority_verdict(uow: UnitOfWork, task_id: uuid.UUID) -> tuple[str, list[Factor]] | None:
+    """The person's latest verdict on the task's priority that moved their weights, with the factors then."""
+    row = (
+        await uow.session.execute(
+            select(FEEDBACK.c.verdict, FEEDBACK.c.snapshot)
+            .where(
+                FEEDBACK.c.task_id == task_id,
+                FEEDBACK.c.user_id == uow.user_id,
+                FEEDBACK.c.snapshot["learning"].as_boolean().is_(True),
+            )
+            .order_by(FEEDBACK.c.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    return str(row.verdict).upper(), [Factor.from_json(f) for f in row.snapshot.get("factors", [])]
+
+
+async def _priority_adjustments(
+    uow: UnitOfWork, task_id: uuid.UUID, score: Score, verdict: str
+) -> dict[str, float]:
+    """What the verdict teaches, less what the task's earlier verdict taught (from the factors it was given
+    on): one task's verdicts count as its latest one, so tapping "too low" again does not move the weights
+    again (the deltas telescope to the latest verdict's effect)."""
+    wanted = priority_adjustments(score.factors, verdict)
+    earlier = await _learned_priority_verdict(uow, task_id)
+    taught = priority_adjustments(earlier[1], earlier[0]) if earlier else {}
+    deltas = {code: wanted.get(code, 0.0) - taught.get(code, 0.0) for code in {*wanted, *taught}}
+    return {code: delta for code, delta in sorted(deltas.items()) if abs(delta) > 1e-9}
 
 
 def _check_comment(comment: str | None) -> None:
@@ -141,7 +173,13 @@ async def _insight_adjustments(uow: UnitOfWork, row: Any, verdict: str) -> dict[
     return {code: delta for code, delta in deltas.items() if abs(delta) > 1e-9}
 
 
+REVIVING = ("ACCEPTED", "MODIFIED")  # verdicts that take a dismissed insight back, until it expires
+DISMISSED = {"status": "dismissed", "pinned": False}  # a dismissed insight is not kept past its expiry
+
+
 async def insight_feedback(uow: UnitOfWork, insight_id: uuid.UUID, verdict: str, comment: str | None) -> Any:
+    """Log the verdict and learn from it; REJECTED dismisses the insight, ACCEPTED or MODIFIED brings a
+    dismissed one back while it has not expired."""
     row = await _owned_insight(uow, insight_id, ["input", "insightId"])
     _check_comment(comment)
     preferences = await viewer_preferences(uow.session, uow.user_id)
@@ -162,18 +200,43 @@ async def insight_feedback(uow: UnitOfWork, insight_id: uuid.UUID, verdict: str,
     }
     await _log(uow, {"insight_id": insight_id}, verdict, comment, snapshot)
     if verdict == "REJECTED":
-        return await set_insight(uow, insight_id, status="dismissed")
-    return await _owned_insight(uow, insight_id, ["input", "insightId"])
+        return await _change(uow, row, DISMISSED)
+    if verdict in REVIVING and row.status == "dismissed" and _standing(row):
+        return await _change(uow, row, {"status": "active"})
+    return row
 
 
-async def set_insight(uow: UnitOfWork, insight_id: uuid.UUID, **values: Any) -> Any:
-    """Pin, unpin or dismiss an insight (a pinned insight no longer expires)."""
-    await _owned_insight(uow, insight_id, ["input", "id"])
+def _standing(row: Any) -> bool:
+    return row.expires_at is None or row.expires_at > datetime.now(UTC)
+
+
+async def pin_insight(uow: UnitOfWork, insight_id: uuid.UUID, pinned: bool) -> Any:
+    """Pin (it no longer expires) or unpin. Pinning a dismissed insight takes it back; an expired one cannot
+    be pinned (what it said no longer stands)."""
+    row = await _owned_insight(uow, insight_id, ["input", "id"])
+    if pinned and row.status == "expired":
+        raise InvalidInput("An expired insight cannot be pinned: ask for a new analysis", ["input", "id"])
+    values: dict[str, Any] = {"pinned": pinned}
+    if pinned and row.status == "dismissed":
+        values["status"] = "active"
+    return await _change(uow, row, values)
+
+
+async def dismiss_insight(uow: UnitOfWork, insight_id: uuid.UUID) -> Any:
+    """Dismiss an insight, unpinning it."""
+    return await _change(uow, await _owned_insight(uow, insight_id, ["input", "id"]), DISMISSED)
+
+
+async def _change(uow: UnitOfWork, row: Any, values: Mapping[str, Any]) -> Any:
+    """Set these values; a change that changes nothing writes nothing (no version bump, no event)."""
+    changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+    if not changed:
+        return row
     return (
         await uow.session.execute(
             update(INSIGHTS)
-            .where(INSIGHTS.c.id == insight_id)
-            .values(**values, updated_at=func.now(), version=INSIGHTS.c.version + 1)
+            .where(INSIGHTS.c.id == row.id)
+            .values(**changed, updated_at=func.now(), version=INSIGHTS.c.version + 1)
             .returning(INSIGHTS)
         )
     ).one()

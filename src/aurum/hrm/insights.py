@@ -28,6 +28,7 @@ from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import AreaFacts, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.findings import NODE_TYPES, Evidence, Finding
 from aurum.hrm.preferences import MAX_RECOMMENDATIONS, Preferences
+from aurum.hrm.wording import allocation as allocation_phrase
 from aurum.task.rules import due_moment
 
 EXPIRY: dict[str, timedelta] = {
@@ -109,13 +110,9 @@ def _shares(snapshot: Snapshot, pillar: PillarFacts) -> tuple[float, float | Non
 
 
 def _pillar_step(snapshot: Snapshot, pillar: PillarFacts) -> Step:
-    planned, actual, balance = _shares(snapshot, pillar)
+    _, actual, balance = _shares(snapshot, pillar)
     allocation = pillar.time_allocation
-    plan = (
-        f"a {allocation}% time allocation ({planned:.0%} of your planned time)"
-        if allocation
-        else "no time allocation"
-    )
+    plan = allocation_phrase(snapshot, pillar)
     got = (
         f"got {actual:.0%} of the effort you completed in the last {snapshot.effort_days} days"
         if actual is not None
@@ -313,9 +310,18 @@ def _step(snapshot: Snapshot, record: Record, scores: Mapping[uuid.UUID, Score])
 # --- one task's priority
 
 
+WEAK = 0.5  # a factor scoring below this (the neutral score) holds the task back; at or above it, it does not
+
+
 def _lost(factor: Factor, total_weight: float) -> float:
     """The points a factor keeps the score from: its weight × (1 − score) ÷ Σ weights × 100."""
     return factor.weight * (1 - factor.score) * 100 / total_weight if total_weight else 0.0
+
+
+def _weakest(factors: tuple[Factor, ...], total: float) -> Factor | None:
+    """The factor that holds the score back most, if one does: a weak one (below ``WEAK``) costing ≥ 5 pts."""
+    weak = [f for f in factors if f.score < WEAK and _lost(f, total) >= 5]
+    return max(weak, key=lambda f: (_lost(f, total), f.rule_code), default=None)
 
 
 def priority_finding(snapshot: Snapshot, task: TaskFacts, score: Score) -> Finding:
@@ -325,12 +331,12 @@ def priority_finding(snapshot: Snapshot, task: TaskFacts, score: Score) -> Findi
     ranked = sorted(score.factors, key=lambda f: (-f.contribution, f.rule_code))
     top = ranked[:3]
     total = sum(f.weight for f in score.factors)
-    weakest = max(score.factors, key=lambda f: _lost(f, total), default=None)
+    weakest = _weakest(score.factors, total)
     parts = "; ".join(f"{f.label.lower()}: {f.reason} ({f.contribution:.0f} pts)" for f in top)
     summary = f"{quoted(task.name)} scores {score.value:.0f} of 100."
     if parts:
         summary += f" Most of it comes from {parts}."
-    if weakest is not None and _lost(weakest, total) >= 5:
+    if weakest is not None:
         summary += f" It loses most on {weakest.label.lower()}: {weakest.reason}."
     verdict = {"CORRECT": 0.1, "TOO_HIGH": -0.15, "TOO_LOW": -0.15}.get(task.feedback or "", 0.0)
     return Finding(

@@ -15,6 +15,7 @@ from typing import Any
 
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import Snapshot, TaskFacts
+from aurum.hrm.wording import lateness
 from aurum.task.rules import due_moment
 
 
@@ -61,9 +62,10 @@ URGENCY_BANDS = (
 def urgency(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
     if task.due_date is None:
         return Rating(_setting(config, "none", 0.0), "No due date")
+    late = lateness(snapshot, task)
+    if late is not None:  # worded as coaching and insights word it
+        return Rating(_setting(config, "overdue", 1.0), f"Overdue by {late}")
     hours = (due_moment(task.due_date, task.due_time, snapshot.zone) - snapshot.now).total_seconds() / 3600
-    if hours < 0:
-        return Rating(_setting(config, "overdue", 1.0), f"Overdue by {_in_days(-hours)}")
     for limit, name, default, band in URGENCY_BANDS:
         if hours <= limit:
             return Rating(_setting(config, name, default), f"Due in {_in_days(hours)} ({band})")
@@ -121,11 +123,12 @@ def energy_match(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any])
         return None
     start, end = PEAK_HOURS[pattern]
     hour = snapshot.local_now.hour
+    peak = pattern.removesuffix("_peak")
     if start <= hour < end:
-        return Rating(
-            ON_PEAK[task.energy], f"Your energy peaks now ({hour}:00); it takes {task.energy} energy"
-        )
-    return Rating(OFF_PEAK[task.energy], f"Off your energy peak ({hour}:00); it takes {task.energy} energy")
+        reason = f"It is {hour:02d}:00, within your {peak} energy peak; it takes {task.energy} energy"
+        return Rating(ON_PEAK[task.energy], reason)
+    reason = f"It is {hour:02d}:00, outside your {peak} energy peak; it takes {task.energy} energy"
+    return Rating(OFF_PEAK[task.energy], reason)
 
 
 def project_momentum(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:

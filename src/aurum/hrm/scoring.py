@@ -25,6 +25,7 @@ from aurum.hrm.facts import Snapshot
 from aurum.hrm.gather import gather, preferences_of
 from aurum.hrm.model import ScoreState, TaskScore
 from aurum.hrm.rules import EVALUATORS, score_task
+from aurum.hrm.store import expire_orphans
 from aurum.hrm.weights import definitions, rule_weights
 from aurum.models import table_of
 from aurum.project.model import UNDER_WAY_STATUSES
@@ -167,6 +168,9 @@ async def rescore(resources: Resources, user_id: uuid.UUID, *, force: bool = Fal
         if scored is not None and scored > generation:
             return None  # a later job wrote scores of newer data
         changed = await _save(uow.session, user_id, scores)
+        # Deleting a task, project, area or pillar makes the scores stale, so this job follows every deletion:
+        # the insights about what was deleted end here (the services that delete know nothing of insights).
+        await expire_orphans(uow.session, user_id, now)
         await uow.session.execute(
             insert(STATE)
             .values(user_id=user_id, generation=generation, scored_generation=generation, scored_at=now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import time
 from typing import Any
 
@@ -36,16 +36,24 @@ async def viewer_preferences(session: AsyncSession, user_id: uuid.UUID) -> Prefe
 def _check_preferences(values: Mapping[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, value in values.items():
+        field = _camel(INPUT_NAMES.get(name, name))
         if value is None:
-            raise InvalidInput(f"'{_camel(name)}' cannot be null", ["input", _camel(name)])
+            raise InvalidInput(f"'{field}' cannot be null", ["input", field])
         if isinstance(value, time):
-            value = value.replace(tzinfo=None, second=0, microsecond=0)
+            if value.tzinfo is not None:  # work hours are on the person's own clock (their time zone)
+                raise InvalidInput(
+                    "Give a wall-clock time without a UTC offset, e.g. 09:00", ["input", field]
+                )
+            value = value.replace(second=0, microsecond=0)
         elif name == "work_days":
             value = sorted({getattr(day, "value", day) for day in value})
             if not value:
                 raise InvalidInput("Give at least one work day", ["input", "workDays"])
         checked[name] = getattr(value, "value", value)
     return checked
+
+
+INPUT_NAMES = {"work_start": "work_hours_start", "work_end": "work_hours_end"}
 
 
 def _camel(name: str) -> str:
@@ -56,7 +64,7 @@ def _camel(name: str) -> str:
 async def update_preferences(
     uow: UnitOfWork,
     values: Mapping[str, Any],
-    rule_weights_input: Mapping[str, float | None] | None,
+    rule_weights_input: Sequence[tuple[str, float | None]] | None,
     reset: bool,
 ) -> None:
     checked = _check_preferences(values)
@@ -74,13 +82,17 @@ async def update_preferences(
         )
 
 
-async def _set_overrides(uow: UnitOfWork, overrides: Mapping[str, float | None]) -> None:
+async def _set_overrides(uow: UnitOfWork, overrides: Sequence[tuple[str, float | None]]) -> None:
     known = {w.rule.code: w for w in await rule_weights(uow.session, uow.user_id, active_only=False)}
-    for index, (code, weight) in enumerate(overrides.items()):
+    seen: set[str] = set()
+    for index, (code, weight) in enumerate(overrides):
         field = ["input", "ruleWeights", str(index)]
+        if code in seen:  # which of two weights was meant cannot be guessed
+            raise InvalidInput(f"The rule '{code[:40]}' is given more than once", [*field, "ruleCode"])
+        seen.add(code)
         rule = known.get(code)
         if rule is None:
-            raise InvalidInput(f"No HRM rule '{code}' (see hrmRules)", [*field, "ruleCode"])
+            raise InvalidInput(f"No HRM rule '{code[:40]}' (see hrmRules)", [*field, "ruleCode"])
         if not rule.rule.user_adjustable:
             raise InvalidInput(f"The rule '{code}' cannot be adjusted", [*field, "ruleCode"])
         if weight is not None and not 0 <= weight <= 1:

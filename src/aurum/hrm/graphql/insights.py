@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, Row, and_, select
 from strawberry import Info
 
 from aurum.db import UnitOfWork
@@ -26,6 +26,7 @@ from aurum.hrm.graphql.scores import ScoreFactor
 from aurum.hrm.graphql.settings import InsightScope
 from aurum.hrm.model import AnalysisRun as RunModel
 from aurum.hrm.model import Insight as InsightModel
+from aurum.hrm.scopes import scope_gone, within
 from aurum.ids import decode_id, parse_global_id, to_global_id
 from aurum.journal.graphql import InsightSource
 from aurum.models import table_of
@@ -144,7 +145,9 @@ class Insight(Node):
     expires_at: datetime | None = strawberry.field(description="When it expires unless pinned.")
     tags: list[str] = strawberry.field(description="Labels ('rules-only' when the model could not help).")
     version: int = strawberry.field(description="Increases with every change.")
-    created_at: datetime = strawberry.field(description="When it was found.")
+    created_at: datetime = strawberry.field(
+        description="When it was first found (found again, it is refreshed in place: see version)."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> Insight:
@@ -188,7 +191,7 @@ class Insight(Node):
             for e in self.evidence_rows
         ]
 
-    @strawberry.field(description="The analysis run that found it.")
+    @strawberry.field(description="The analysis run that last found it.")
     async def run(self, info: Info[Context, None]) -> AnalysisRun | None:
         return await run_by_id(info, self.run_uuid)
 
@@ -261,13 +264,21 @@ async def run_by_id(info: Info[Context, None], run_id: uuid.UUID) -> AnalysisRun
     return AnalysisRun.from_row(row) if row is not None else None
 
 
+SHOWN = 40  # characters of a bad input a message repeats
+
+
+def shown(value: str) -> str:
+    """A bad input as an error message repeats it: quoted, and cut short (it may be huge)."""
+    return f"'{value}'" if len(value) <= SHOWN else f"'{value[:SHOWN]}…' ({len(value)} characters)"
+
+
 def scope_of(value: strawberry.ID | None, field: list[str]) -> Scope:
     """The scope a global id names (a pillar, area, project or task); null: everything."""
     if value is None:
         return Scope("global")
     parsed = parse_global_id(str(value))
     if parsed is None:
-        raise InvalidInput(f"'{value}' is not a valid id", field)
+        raise InvalidInput(f"{shown(str(value))} is not a valid id", field)
     scope_type = SCOPE_OF_TYPE.get(parsed[0])
     if scope_type is None:  # an id of another type names no pillar, area, project or task
         raise NotFound("No pillar, area, project or task with this id", field)
@@ -277,27 +288,35 @@ def scope_of(value: strawberry.ID | None, field: list[str]) -> Scope:
 @strawberry.input(description="Which insights to list.")
 class InsightFilter:
     scope_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only those about this pillar, area, project or task."
+        default=None,
+        description="Only those about this pillar, area, project or task, or about a record below it (a "
+        "project's insights include those about its tasks).",
     )
     types: list[InsightType] | None = strawberry.field(default=None, description="Only these kinds.")
     status: list[InsightStatus] | None = strawberry.field(
         default=None, description="Only these statuses (default: active ones)."
     )
     pinned: bool | None = strawberry.field(default=None, description="true: pinned only; false: unpinned.")
-    min_confidence: float | None = strawberry.field(default=None, description="At least this confident.")
+    min_confidence: float | None = strawberry.field(
+        default=None, description="At least this confident (0–1)."
+    )
 
 
 def insight_conditions(filter: InsightFilter | None) -> list[ColumnElement[bool]]:
     filter = filter or InsightFilter()
-    found: list[ColumnElement[bool]] = []
+    # An active insight about a deleted record is expired by the job that follows the deletion; until then
+    # it is not listed either.
+    found: list[ColumnElement[bool]] = [~and_(INSIGHTS.c.status == "active", scope_gone())]
     if filter.scope_id is not None:
-        found.append(INSIGHTS.c.scope_id == scope_of(filter.scope_id, ["filter", "scopeId"]).id)
+        found.append(within(scope_of(filter.scope_id, ["filter", "scopeId"])))
     if filter.types:
         found.append(INSIGHTS.c.type.in_([t.value for t in filter.types]))
     found.append(INSIGHTS.c.status.in_([s.value for s in filter.status or [InsightStatus.ACTIVE]]))
     if filter.pinned is not None:
         found.append(INSIGHTS.c.pinned.is_(filter.pinned))
     if filter.min_confidence is not None:
+        if not 0 <= filter.min_confidence <= 1:
+            raise InvalidInput("minConfidence is between 0 and 1", ["filter", "minConfidence"])
         found.append(INSIGHTS.c.confidence >= filter.min_confidence)
     return found
 
@@ -396,7 +415,9 @@ class InsightPayload:
 
 @strawberry.type(description="The answer of insightFeedback.")
 class InsightFeedbackPayload:
-    insight: Insight | None = strawberry.field(description="The insight as it is now (rejected: dismissed).")
+    insight: Insight | None = strawberry.field(
+        description="The insight as it is now (rejected: dismissed; accepted: active again if dismissed)."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing was recorded, if so.")
 
 
@@ -427,7 +448,9 @@ class InsightMutation:
 
     @strawberry.mutation(
         description="Tell the HRM what an insight was worth: with learning on, the weight of the rule behind "
-        "it moves (accepted up, rejected down) and is logged; a rejected insight is dismissed."
+        "it moves (accepted up, rejected down; a new verdict replaces your earlier one's effect) and every "
+        "verdict is logged. REJECTED dismisses the insight (and unpins it); ACCEPTED or MODIFIED brings a "
+        "dismissed insight back to ACTIVE unless it is past its expiry."
     )
     async def insight_feedback(
         self, info: Info[Context, None], input: Input[InsightFeedbackInput]
@@ -439,22 +462,30 @@ class InsightMutation:
         outcome = await run_mutation(info, work)
         return InsightFeedbackPayload(insight=insight_of(outcome), user_errors=outcome.errors)
 
-    @strawberry.mutation(description="Pin an insight (it stays past its expiry) or unpin it.")
+    @strawberry.mutation(
+        description="Pin an insight (it stays past its expiry) or unpin it. Pinning a DISMISSED insight "
+        "brings it back to ACTIVE; an EXPIRED one cannot be pinned (BAD_USER_INPUT). Pinning a pinned "
+        "insight changes nothing (same version)."
+    )
     async def insight_pin(self, info: Info[Context, None], input: Input[InsightPinInput]) -> InsightPayload:
         async def work(uow: UnitOfWork) -> Any:
             insight_id = decode_id(str(input.id), "Insight", ["input", "id"])
-            return await feedback.set_insight(uow, insight_id, pinned=input.pinned)
+            return await feedback.pin_insight(uow, insight_id, input.pinned)
 
         outcome = await run_mutation(info, work)
         return InsightPayload(insight=insight_of(outcome), user_errors=outcome.errors)
 
-    @strawberry.mutation(description="Dismiss an insight: it leaves the active list.")
+    @strawberry.mutation(
+        description="Dismiss an insight: it leaves the active list and is unpinned. The same finding found "
+        "again stays dismissed until it concerns other records or expires. Dismissing a dismissed insight "
+        "changes nothing (same version)."
+    )
     async def insight_dismiss(
         self, info: Info[Context, None], input: Input[InsightDismissInput]
     ) -> InsightPayload:
         async def work(uow: UnitOfWork) -> Any:
             insight_id = decode_id(str(input.id), "Insight", ["input", "id"])
-            return await feedback.set_insight(uow, insight_id, status="dismissed")
+            return await feedback.dismiss_insight(uow, insight_id)
 
         outcome = await run_mutation(info, work)
         return InsightPayload(insight=insight_of(outcome), user_errors=outcome.errors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -11,7 +12,17 @@ from strawberry import Info
 
 from aurum.errors import InvalidInput, NotFound
 from aurum.graphql.context import Context
-from aurum.hrm.graphql.insights import RUNS, AnalysisRun, AnalysisStatus, Insight, insight_by_id, scope_of
+from aurum.hrm.findings import Scope
+from aurum.hrm.graphql.insights import (
+    INSIGHTS,
+    RUNS,
+    AnalysisRun,
+    AnalysisStatus,
+    Insight,
+    insight_by_id,
+    scope_of,
+)
+from aurum.hrm.scopes import within
 from aurum.ids import decode_id, parse_global_id
 from aurum.realtime.graphql import decode_cursor
 
@@ -36,6 +47,18 @@ async def resume_point(info: Info[Context, None], after: str) -> int:
     return int(found)
 
 
+async def _within(info: Info[Context, None], insight_id: uuid.UUID, scope: Scope) -> bool:
+    """Whether the insight is about the scope's record or one below it (as the insights list filters)."""
+    ctx = info.context
+    async with ctx.reading() as session:
+        found = await session.scalar(
+            select(INSIGHTS.c.id).where(
+                INSIGHTS.c.id == insight_id, INSIGHTS.c.user_id == ctx.user_id, within(scope)
+            )
+        )
+    return found is not None
+
+
 @strawberry.type
 class HrmSubscription:
     @strawberry.subscription(
@@ -49,7 +72,8 @@ class HrmSubscription:
             str | None, strawberry.argument(description="Resume after this insight (its id) or cursor.")
         ] = None,
         scope_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only insights about this record.")
+            strawberry.ID | None,
+            strawberry.argument(description="Only insights about this record or a record below it."),
         ] = None,
     ) -> AsyncGenerator[Insight, None]:
         context = info.context
@@ -59,9 +83,11 @@ class HrmSubscription:
         async for change in context.realtime().changes(user_id, start, context.connection):
             if change.entity_type != "INSIGHT" or change.operation != "CREATED":
                 continue
+            if scope is not None and not await _within(info, change.entity_id, scope):
+                continue
             context.forget_loaded()
             found = await insight_by_id(info, change.entity_id)
-            if found is not None and (scope is None or found.scope_uuid == scope.id):
+            if found is not None:
                 yield found
 
     @strawberry.subscription(

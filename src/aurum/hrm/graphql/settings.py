@@ -189,10 +189,10 @@ class HrmPreferencesUpdateInput:
         default=strawberry.UNSET, description="What analysis weighs first."
     )
     work_hours_start: time | None = strawberry.field(
-        default=strawberry.UNSET, description="When the work day starts (wall clock)."
+        default=strawberry.UNSET, description="When the work day starts (wall clock, no UTC offset)."
     )
     work_hours_end: time | None = strawberry.field(
-        default=strawberry.UNSET, description="When it ends (before the start: overnight)."
+        default=strawberry.UNSET, description="When it ends (before the start: overnight; no UTC offset)."
     )
     work_days: list[Weekday] | None = strawberry.field(
         default=strawberry.UNSET, description="The days worked (at least one)."
@@ -207,7 +207,8 @@ class HrmPreferencesUpdateInput:
         default=strawberry.UNSET, description="Consent to send the hierarchy to the AI model."
     )
     rule_weights: list[RuleWeightInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="Weights to set or clear (null weight) for these rules."
+        default=strawberry.UNSET,
+        description="Weights to set or clear (null weight) for these rules, each rule at most once.",
     )
     reset_learned_weights: bool | None = strawberry.field(
         default=strawberry.UNSET, description="true: forget what was learned from feedback."
@@ -260,7 +261,7 @@ class HrmSettingsMutation:
     ) -> HrmPreferencesPayload:
         values = provided(input, skip=("rule_weights", "reset_learned_weights"))
         columns = {COLUMNS.get(name, name): value for name, value in values.items()}
-        weights = {w.rule_code: w.weight for w in input.rule_weights} if input.rule_weights else None
+        weights = [(w.rule_code, w.weight) for w in input.rule_weights] if input.rule_weights else None
 
         async def work(uow: UnitOfWork) -> Preferences:
             await service.update_preferences(uow, columns, weights, input.reset_learned_weights is True)
