@@ -66,13 +66,14 @@ async def priority_feedback(uow: UnitOfWork, task_id: uuid.UUID, verdict: str, c
     return task
 
 
-async def _learned_priority_verdict(uow: UnitOfWork, task_id: uuid.UUID) -> tuple[str, list[Factor]] | None:
-    """The person's latest verdict on the task's priority that moved their weights, with the factors then."""
-    row = (
+async def _latest_learned(uow: UnitOfWork, subject: Any, subject_id: uuid.UUID) -> Any:
+    """The person's latest verdict on the task or insight (``subject`` is its column) that moved their
+    weights, with its snapshot; ``None`` if there is none."""
+    return (
         await uow.session.execute(
             select(FEEDBACK.c.verdict, FEEDBACK.c.snapshot)
             .where(
-                FEEDBACK.c.task_id == task_id,
+                subject == subject_id,
                 FEEDBACK.c.user_id == uow.user_id,
                 FEEDBACK.c.snapshot["learning"].as_boolean().is_(True),
             )
@@ -80,6 +81,11 @@ async def _learned_priority_verdict(uow: UnitOfWork, task_id: uuid.UUID) -> tupl
             .limit(1)
         )
     ).first()
+
+
+async def _learned_priority_verdict(uow: UnitOfWork, task_id: uuid.UUID) -> tuple[str, list[Factor]] | None:
+    """The person's latest verdict on the task's priority that moved their weights, with the factors then."""
+    row = await _latest_learned(uow, FEEDBACK.c.task_id, task_id)
     if row is None:
         return None
     return str(row.verdict).upper(), [Factor.from_json(f) for f in row.snapshot.get("factors", [])]
@@ -147,18 +153,7 @@ def _rules_behind(row: Any) -> list[str]:
 
 async def _learned_verdict(uow: UnitOfWork, insight_id: uuid.UUID) -> str | None:
     """The person's latest verdict on the insight that moved their weights, if any."""
-    row = (
-        await uow.session.execute(
-            select(FEEDBACK.c.verdict)
-            .where(
-                FEEDBACK.c.insight_id == insight_id,
-                FEEDBACK.c.user_id == uow.user_id,
-                FEEDBACK.c.snapshot["learning"].as_boolean().is_(True),
-            )
-            .order_by(FEEDBACK.c.created_at.desc())
-            .limit(1)
-        )
-    ).first()
+    row = await _latest_learned(uow, FEEDBACK.c.insight_id, insight_id)
     return str(row.verdict).upper() if row is not None else None
 
 
