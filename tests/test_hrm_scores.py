@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aurum.db import read_session
-from aurum.hrm.scoring import refresh_scores, sweep_scores
+from aurum.db import Actor, read_session, unit_of_work
+from aurum.hrm.scoring import fresh_scores, refresh_scores, save_scores, sweep_scores
 from aurum.resources import Resources
 from tests.hierarchy import STATUS, act, chain, make_area, make_pillar, make_project, make_task, problems
 from tests.support import GraphQLClient, scores_settled, uuid_of, wait_for
@@ -295,6 +295,21 @@ async def test_today_leaves_out_projects_on_hold_completed_or_cancelled(
         assert await ranked_names(alice) == expected, f"{status}, from the stored scores"
         await behind(owner, alice)
         assert await ranked_names(alice) == expected, f"{status}, computed while the scores are behind"
+
+
+async def test_scores_of_tasks_deleted_while_the_job_computed_are_not_written(
+    alice: GraphQLClient, owner: AsyncEngine, resources: Resources
+) -> None:
+    _, _, project = await chain(alice)
+    kept, deleted = await make_task(alice, project, "kept"), await make_task(alice, project, "deleted")
+    user_id, ids = uuid_of(alice.user_id), [uuid_of(kept, "Task"), uuid_of(deleted, "Task")]
+    async with read_session(resources.sessionmaker, user_id) as session:
+        computed = await fresh_scores(session, user_id, ids)  # the job's read
+    await act(alice, "taskDelete", {"id": deleted}, "deletedId")  # meanwhile
+    async with unit_of_work(resources.sessionmaker, user_id, Actor("worker")) as uow:
+        assert await save_scores(uow.session, user_id, computed) == 1
+    assert await stored(owner, kept) == computed[ids[0]].value
+    assert await stored(owner, deleted) is None
 
 
 async def test_the_sweep_and_the_hourly_refresh_rescore(

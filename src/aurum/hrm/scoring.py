@@ -30,10 +30,12 @@ from aurum.hrm.weights import definitions, rule_weights
 from aurum.models import table_of
 from aurum.project.model import UNDER_WAY_STATUSES
 from aurum.resources import Resources
+from aurum.task.model import Task
 
 log = structlog.get_logger(__name__)
 
 SCORES = table_of(TaskScore)
+TASKS = table_of(Task)
 STATE = table_of(ScoreState)
 RESCORE = "rescore_user"
 SWEEP_LIMIT = 500
@@ -117,11 +119,15 @@ RANKING = text(
 )
 
 
-async def _save(session: AsyncSession, user_id: uuid.UUID, scores: dict[uuid.UUID, Score]) -> int:
+async def save_scores(session: AsyncSession, user_id: uuid.UUID, scores: dict[uuid.UUID, Score]) -> int:
     """Write the scores that changed; drop those of tasks no longer open. Returns how many changed."""
     await session.execute(
         delete(SCORES).where(SCORES.c.user_id == user_id, SCORES.c.task_id.not_in(list(scores)))
     )
+    # Scores were computed from an earlier read: a task deleted since has none to write. (This transaction
+    # holds the user's lock, so no delete can come between this read and the write.)
+    existing = set(await session.scalars(select(TASKS.c.id).where(TASKS.c.id.in_(list(scores)))))
+    scores = {i: s for i, s in scores.items() if i in existing}
     if not scores:
         return 0
     rows = [
@@ -167,7 +173,7 @@ async def rescore(resources: Resources, user_id: uuid.UUID, *, force: bool = Fal
         scored = await uow.session.scalar(select(STATE.c.scored_generation).where(STATE.c.user_id == user_id))
         if scored is not None and scored > generation:
             return None  # a later job wrote scores of newer data
-        changed = await _save(uow.session, user_id, scores)
+        changed = await save_scores(uow.session, user_id, scores)
         # Deleting a task, project, area or pillar makes the scores stale, so this job follows every deletion:
         # the insights about what was deleted end here (the services that delete know nothing of insights).
         await expire_orphans(uow.session, user_id, now)
