@@ -83,18 +83,29 @@ def unrunnable(query: str, operation_name: str | None) -> Refusal | None:
     """Why the document cannot run, known before Strawberry tries (it fails on these without a word to the
     client): a syntax error or an unknown operation closes the socket; several operations and no name is an
     ``error`` of the operation."""
-    try:
-        document = parse(query)
-    except GraphQLSyntaxError as error:
-        return Refusal(error.message)
-    definitions = document.definitions
-    names = [d.name.value if d.name else None for d in definitions if isinstance(d, OperationDefinitionNode)]
+    names = _operation_names(query)
+    if isinstance(names, Refusal):
+        return names
     if operation_name is None and len(names) > 1:
         message = f"The document has {len(names)} operations: name one in 'operationName'"
         return Refusal(message, "GRAPHQL_VALIDATION_FAILED")
     if operation_name is not None and operation_name not in names:
         return Refusal(f'Unknown operation named "{operation_name}"')
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _operation_names(query: str) -> tuple[str | None, ...] | Refusal:
+    """Clients send the same few documents from many sockets: each is parsed here once."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return Refusal(error.message)
+    return tuple(
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
 
 
 class Feed(Subscriber):
