@@ -40,6 +40,10 @@ def bearer(header: object) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+class NotSupported(HTTPException):
+    code = "PERSISTED_QUERY_NOT_SUPPORTED"
+
+
 def refusal(status: int, code: str, message: str) -> Response:
     """A request refused before any GraphQL ran, in the shape GraphQL clients read errors."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
@@ -105,6 +109,21 @@ class AurumGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with extensions (a persisted query) is a client's request, not a person opening the IDE.
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        if (
+            not isinstance(parsed, list)
+            and parsed.query is None
+            and "persistedQuery" in (parsed.extensions or {})
+        ):
+            # Apollo's persisted-queries link reads this answer as "send the whole query from now on".
+            raise NotSupported(400, "PersistedQueryNotSupported")
+        return parsed
+
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
         if not isinstance(parsed, dict | list):  # Strawberry would fail on it with a 500
@@ -151,9 +170,8 @@ class AurumGraphQL(GraphQL[Context, None]):
         try:
             return await super().run(request, context, root_value)
         except HTTPException as error:  # the request itself is wrong: say so as GraphQL clients read errors
-            return refusal(
-                error.status_code, HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST"), error.reason
-            )
+            code = getattr(error, "code", None) or HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
+            return refusal(error.status_code, code, error.reason)
         finally:
             connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
             if connection is not None:
