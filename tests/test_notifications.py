@@ -16,7 +16,7 @@ from aurum.notification.scheduler import purge_notifications, scan_notifications
 from aurum.notification.service import quiet_until
 from aurum.resources import Resources
 from tests.conftest import SmtpSink, register
-from tests.hierarchy import make_area, make_pillar, make_project, make_task
+from tests.hierarchy import act, make_area, make_pillar, make_project, make_task
 from tests.support import GraphQLClient, uuid_of
 from tests.ws import signed_in
 
@@ -168,6 +168,27 @@ async def test_due_soon_then_overdue_once_in_the_users_zone(
         await scan(resources, over + timedelta(minutes=minutes))
     [overdue] = await about(client, task, "TASK_OVERDUE")
     assert overdue["title"] == "Overdue: File taxes"
+
+
+async def test_work_not_under_way_sends_no_due_or_overdue_notice(
+    resources: Resources, http: httpx.AsyncClient
+) -> None:
+    client = await register(http)
+    day = (datetime.now(UTC) + timedelta(days=5)).date()
+    tasks = {}
+    for status in ("ACTIVE", "PLANNING", "ON_HOLD", "CANCELLED", "COMPLETED"):
+        tasks[status] = await make_task(
+            client, await project_of(client, status=status), status, dueDate=str(day)
+        )
+    archived = await project_of(client)
+    tasks["ARCHIVED"] = await make_task(client, archived, "archived", dueDate=str(day))
+    await act(client, "projectArchive", {"id": archived}, "project { id }")
+    over = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+    await scan(resources, over - timedelta(hours=1))
+    await scan(resources, over + timedelta(minutes=1))
+    for kind in ("TASK_DUE", "TASK_OVERDUE"):
+        noticed = {name for name, task in tasks.items() if await about(client, task, kind)}
+        assert noticed == {"ACTIVE", "PLANNING"}, kind
 
 
 async def test_a_due_time_counts_and_due_soon_hours_apply(resources: Resources, alice: GraphQLClient) -> None:

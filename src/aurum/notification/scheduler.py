@@ -19,11 +19,20 @@ from sqlalchemy import func, select, text
 from aurum.db import Actor, unit_of_work
 from aurum.notification import email
 from aurum.notification.service import RETENTION, Preferences, email_time, preferences_of
+from aurum.project.model import UNDER_WAY_STATUSES
 from aurum.resources import Resources
 
 log = structlog.get_logger(__name__)
 
 OPEN = "t.status NOT IN ('completed', 'skipped')"
+# As `today` asks it: the task's project is planning or active, and nothing above it is archived. Reminders
+# were asked for and come regardless.
+UNDER_WAY = (
+    "EXISTS (SELECT 1 FROM projects up JOIN areas ua ON ua.id = up.area_id"
+    " JOIN pillars ul ON ul.id = ua.pillar_id"
+    f" WHERE up.id = t.project_id AND up.status IN ({', '.join(repr(s) for s in UNDER_WAY_STATUSES)})"
+    " AND NOT (up.archived OR ua.archived OR ul.archived))"
+)
 # The moment a task is due, in the user's zone: at its due time, or when its due day is over.
 DUE_AT = (
     "(CASE WHEN t.due_time IS NOT NULL THEN (t.due_date + t.due_time) AT TIME ZONE :zone "
@@ -84,12 +93,13 @@ KINDS: dict[str, str] = {
     "TASK_DUE": f"""SELECT t.user_id, 'TASK_DUE', left('Due soon: ' || t.name, 200),
         '"' || t.name || '" is due ' || {TASK_DUE_WHEN} || '.',
         'Task', t.id, t.due_date::text || coalesce(' ' || t.due_time::text, ''), {VALUES}
-      FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND t.due_date IS NOT NULL
+      FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND {UNDER_WAY} AND t.due_date IS NOT NULL
         AND {DUE_AT} > :now AND {DUE_AT} <= :now + make_interval(hours => :hours)""",
     "TASK_OVERDUE": f"""SELECT t.user_id, 'TASK_OVERDUE', left('Overdue: ' || t.name, 200),
         '"' || t.name || '" was due ' || {TASK_DUE_ON} || '.',
         'Task', t.id, '', {VALUES}
-      FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND t.due_date IS NOT NULL AND {DUE_AT} <= :now""",
+      FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND {UNDER_WAY}
+        AND t.due_date IS NOT NULL AND {DUE_AT} <= :now""",
     "PROJECT_DEADLINE": f"""SELECT p.user_id, 'PROJECT_DEADLINE',
         left(CASE WHEN p.deadline = l.today THEN 'Deadline today: ' ELSE 'Deadline tomorrow: ' END
              || p.name, 200),
@@ -101,7 +111,7 @@ KINDS: dict[str, str] = {
     # Open tasks whose dependencies are all completed, the last of them lately and after it was added.
     "UNBLOCKED_TASK": f"""SELECT t.user_id, 'UNBLOCKED_TASK', left('Ready to start: ' || t.name, 200),
         'Everything "' || t.name || '" waited for is done.', 'Task', t.id, '', {VALUES}
-      FROM tasks t WHERE t.user_id = :uid AND {OPEN}
+      FROM tasks t WHERE t.user_id = :uid AND {OPEN} AND {UNDER_WAY}
         AND EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks p ON p.id = d.depends_on_id
                     WHERE d.task_id = t.id AND p.completed_at > d.created_at
                       AND p.completed_at > :now - interval '1 day')
