@@ -1,10 +1,11 @@
-"""Analysis: ``analysisRequest`` → the run's first insight on an ``insightCreated`` subscriber, side by side
+"""Analysis: ``analysisRequest`` → the run's first insight on a ``recordChanged`` subscriber, side by side
 rules-only (AI off) and with the model (a stand-in Gemini on loopback that answers after a fixed 500 ms).
 
 One ``aurum serve`` subprocess, with its worker, on embedded PostgreSQL and Redis in a temporary directory;
 the stand-in Gemini runs in a thread of this process, reached by the server through the real google-genai SDK.
 One user per series (analyses are limited to 60 an hour per user), each with the same hierarchy, some tasks
-overdue, and one graphql-transport-ws socket subscribed to ``insightCreated``. One request at a time:
+overdue, and one graphql-transport-ws socket following its insights' changes (a repeated analysis refreshes
+the insights it finds again, so from the second run on they arrive as updates). One request at a time:
 ``analysisRequest(depth: BALANCED, force: true)`` on everything, timed from sending it until the run's first
 insight arrives on the socket. ``force: true`` makes every run ask the model afresh: the Redis cache of model
 answers never serves one (the bench checks that the stand-in saw one call per run).
@@ -62,7 +63,12 @@ ADVICE = {
         }
     ]
 }
-SUBSCRIPTION = "subscription($after: String) { insightCreated(after: $after) { id source run { id } } }"
+# A run's insights reach clients as changes: created, or a finding found again refreshes the insight that
+# stands for it (its run then is the new one).
+SUBSCRIPTION = (
+    "subscription($after: String) { recordChanged(after: $after, entityTypes: [INSIGHT]) {"
+    " operation node { ... on Insight { id source run { id } } } } }"
+)
 REQUEST = (
     "mutation($input: AnalysisRequestInput!) { analysisRequest(input: $input) {"
     " run { id } userErrors { message } } }"
@@ -192,7 +198,7 @@ async def plant(client: Client) -> int:
 
 @dataclass(eq=False)
 class Subscriber:
-    """One socket subscribed to ``insightCreated``: the first arrival of each run's insights, stamped."""
+    """One socket following insight changes: the first arrival of each run's insights, stamped."""
 
     ws: ClientConnection
     arrivals: dict[str, float] = field(default_factory=dict)
@@ -208,8 +214,9 @@ class Subscriber:
                 message = orjson.loads(raw)
                 payload = message.get("payload") or {}
                 if message.get("type") == "next" and payload.get("data") and "errors" not in payload:
-                    insight = payload["data"]["insightCreated"]
-                    self.arrive(insight["run"]["id"], insight["source"], arrived)
+                    insight = payload["data"]["recordChanged"]["node"]
+                    if insight is not None and insight.get("run"):
+                        self.arrive(insight["run"]["id"], insight["source"], arrived)
                 elif message.get("type") == "ping":
                     await self.ws.send(orjson.dumps({"type": "pong"}).decode())
                 else:
@@ -356,7 +363,7 @@ def report(measured: list[Series]) -> None:
     p50 = {s.name: statistics.median(s.latency_ms) for s in measured}
     p95 = {s.name: percentile(s.latency_ms, 0.95) for s in measured}
     print(
-        "\nAnalysis: analysisRequest -> first insight of the run on an insightCreated socket; `aurum serve` "
+        "\nAnalysis: analysisRequest -> first insight of the run on a recordChanged socket; `aurum serve` "
         f"with its worker; one user per series with {PILLARS} pillars x {AREAS} areas x {PROJECTS} "
         f"projects x {TASKS} tasks ({rules.tasks} tasks, a third overdue); scope everything, depth BALANCED, "
         f"force: true (the model's cache never answers); one request at a time, after {WARMUP} warm-up\n"
