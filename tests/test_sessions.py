@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.ids import parse_global_id
 from tests.conftest import SmtpSink, register
+from tests.hierarchy import act
 from tests.support import GraphQLClient, wait_for
 
 PASSWORD = "correct horse battery"  # what tests.conftest.register signs up with
@@ -536,3 +537,44 @@ async def test_the_access_token_of_a_signed_out_session_is_refused(
     await assert_access_refused(http, alice.token or "")
     body = await alice.execute('mutation { pillarCreate(input: {name: "After sign-out"}) { pillar { id } } }')
     assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], body
+
+
+# ---- devices: list them, sign one out --------------------------------------------------------------------
+
+SESSIONS = "{ sessions { id method userAgent current createdAt lastUsedAt } }"
+
+
+async def test_a_person_sees_their_devices_and_signs_one_out(
+    http: httpx.AsyncClient, alice: GraphQLClient, bob: GraphQLClient
+) -> None:
+    phone = await second_session(http, alice.email)
+    listed = (await alice.ok(SESSIONS))["sessions"]
+    assert len(listed) == 2
+    assert [s["current"] for s in listed].count(True) == 1
+    assert {s["method"] for s in listed} == {"PASSWORD"}
+    theirs = next(s["id"] for s in (await phone.ok(SESSIONS))["sessions"] if s["current"])
+    assert theirs in {s["id"] for s in listed}
+
+    ended = await act(alice, "sessionRevoke", {"id": theirs}, "revokedId")
+    assert ended == {"revokedId": theirs, "userErrors": []}
+    await assert_access_refused(http, phone.token or "")
+    await assert_refresh_refused(GraphQLClient(http), phone.refresh_token)
+    await assert_access_works(http, alice.token or "", alice.email)
+    assert [s["current"] for s in (await alice.ok(SESSIONS))["sessions"]] == [True]
+
+    again = await act(alice, "sessionRevoke", {"id": theirs}, "revokedId")
+    assert errors(again) == [("NOT_FOUND", ["input", "id"])]
+    bobs = (await bob.ok(SESSIONS))["sessions"][0]["id"]
+    foreign = await act(alice, "sessionRevoke", {"id": bobs}, "revokedId")
+    assert errors(foreign) == [("NOT_FOUND", ["input", "id"])]
+    await assert_access_works(http, bob.token or "", bob.email)
+
+
+async def test_api_keys_cannot_see_or_end_sessions(http: httpx.AsyncClient, alice: GraphQLClient) -> None:
+    created = await alice.mutate("apiKeyCreate", {"name": "ci", "scopes": ["WRITE"]}, "secret")
+    keyed = GraphQLClient(http, created["secret"])
+    assert await keyed.error_codes(SESSIONS) == ["FORBIDDEN"]
+    mine = (await alice.ok(SESSIONS))["sessions"][0]["id"]
+    refused = await act(keyed, "sessionRevoke", {"id": mine}, "revokedId")
+    assert errors(refused) == [("FORBIDDEN", None)]
+    await assert_access_works(http, alice.token or "", alice.email)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -147,6 +147,41 @@ async def revoke_all(session: AsyncSession, user_id: uuid.UUID, reason: str) -> 
         update(AuthSession)
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=func.now(), revoke_reason=reason)
+        .returning(AuthSession.id)
+    )
+    return Revoked(list(ended))
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    """Not ended, and still holding a refresh token that can be used."""
+    usable = (
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.session_id == AuthSession.id,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+        .exists()
+    )
+    return AuthSession.revoked_at.is_(None) & usable
+
+
+async def live_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
+    """The user's signed-in devices, most recently used first."""
+    statement = (
+        select(AuthSession)
+        .where(AuthSession.user_id == user_id, _live(datetime.now(UTC)))
+        .order_by(AuthSession.last_used_at.desc(), AuthSession.id)
+    )
+    return list(await session.scalars(statement))
+
+
+async def end_session(session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID) -> Revoked:
+    """Sign one of the user's devices out; nothing when it is not theirs or has ended already."""
+    ended = await session.scalars(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.user_id == user_id, _live(datetime.now(UTC)))
+        .values(revoked_at=func.now(), revoke_reason="signed out elsewhere")
         .returning(AuthSession.id)
     )
     return Revoked(list(ended))

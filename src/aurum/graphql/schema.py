@@ -14,6 +14,7 @@ from aurum.account.graphql import AccountMutation
 from aurum.analytics.graphql import AlignmentQuery
 from aurum.apikey.graphql import ApiKeyMutation, ApiKeyQuery
 from aurum.area.graphql import AreaMutation, AreaQuery
+from aurum.auth.devices import SessionMutation, SessionQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
 from aurum.graphql.cost import CostLimit
@@ -62,6 +63,7 @@ Query = described(
             ProjectQuery,
             TaskQuery,
             ApiKeyQuery,
+            SessionQuery,
             AlignmentQuery,
             SearchQuery,
             ResourceQuery,
@@ -83,6 +85,7 @@ Mutation = described(
             GoogleMutation,
             AccountMutation,
             ApiKeyMutation,
+            SessionMutation,
             PillarMutation,
             AreaMutation,
             ProjectMutation,
