@@ -18,6 +18,8 @@ from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.hrm.registry import verify_rules
 from aurum.logging import configure_logging
+from aurum.metrics import Measured, Metrics
+from aurum.metrics import endpoint as metrics_endpoint
 from aurum.realtime.hub import Hub
 from aurum.resource.routes import BodyGuard, download_file
 from aurum.resources import Resources, open_resources
@@ -86,6 +88,7 @@ def build_app(
 ) -> Application:
     """The server. Without ``resources`` it opens its own (embedded engines included) for its lifespan."""
     graphql = AurumGraphQL(settings)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,15 +109,16 @@ def build_app(
             stack.push_async_callback(hub.stop)
             graphql.resources = app.state.resources = opened
             graphql.hub = app.state.hub = hub
+            metrics.live.hub, metrics.live.resources = hub, opened
             yield
 
     app = Starlette(
         routes=[
             Route("/health", liveness),
             Route("/api/health", readiness),
-            Route(
-                GRAPHQL_PATH, BodyGuard(graphql, settings.max_request_bytes)
-            ),  # the view answers every method
+            # Every method reaches the view, which answers each the way GraphQL clients read errors.
+            Route(GRAPHQL_PATH, BodyGuard(graphql, settings.max_request_bytes)),
+            Route("/metrics", metrics_endpoint(metrics, settings.metrics_token)),
             Route("/account/exports/{export_id}", download_export),
             Route("/files/{resource_id}", download_file),
             Route("/auth/google/start", google.start),
@@ -132,6 +136,7 @@ def build_app(
             max_age=600,
         )
     app.add_middleware(RequestId)
+    app.add_middleware(Measured, metrics=metrics)
     return Application(app, graphql)
 
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # The most objects one request may ask for, and one user per minute (aurum.graphql.cost).
     max_query_cost: int = Field(default=50_000, ge=100, le=10_000_000)
     query_budget: int = Field(default=500_000, ge=100, le=100_000_000)
+    # When set, /metrics answers only "Authorization: Bearer <token>" (unset: open, for a private network).
+    metrics_token: str | None = Field(default=None, min_length=16)
     # Bytes in one request body that is not a file upload (uploads have their own caps).
     max_request_bytes: int = Field(default=1_048_576, ge=16_384, le=64 * 1_048_576)
     database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
