@@ -64,6 +64,9 @@ class World:
     client: GraphQLClient
     ids: dict[str, str] = field(default_factory=dict)
     api_key: str = ""  # the secret of the key ``ids["api key"]``
+    session: str = (
+        ""  # the id of the signed-in session of ``client`` (not versioned: kept apart from ``ids``)
+    )
 
     async def snapshot(self) -> list[Any]:
         data = await self.client.ok(SNAPSHOT, {"ids": list(self.ids.values())})
@@ -132,6 +135,8 @@ async def build_world(client: GraphQLClient, label: str) -> World:
         "apiKey { id } secret",
     )
     ids["api key"], world.api_key = key["apiKey"]["id"], key["secret"]
+    listed = (await client.ok("{ sessions { id current } }"))["sessions"]
+    world.session = next(s["id"] for s in listed if s["current"])
     template = {"name": f"{label} template"}
     ids["journal template"] = await create(client, "journalTemplateCreate", template, "journalTemplate")
     entry = {"title": f"{label} entry", "templateId": ids["journal template"]}
@@ -402,7 +407,8 @@ async def test_no_mutation_reaches_the_other_users_objects(worlds: tuple[World, 
     versions = {n["id"]: n["version"] for n in alice_before}
 
     exercised: set[str] = set()
-    for case in cases(alice.ids, bob.ids, versions):
+    # Her signed-in device too: were it ended, her requests below would fail.
+    for case in [*cases(alice.ids, bob.ids, versions), Case("sessionRevoke", {"id": alice.session})]:
         assert case.mutation in mutations.fields, f"{case.mutation} is not in the schema"
         operation = mutations.operation(case.mutation)
         body = await bob.client.execute(operation, {"input": case.input})
@@ -411,7 +417,7 @@ async def test_no_mutation_reaches_the_other_users_objects(worlds: tuple[World, 
             # Exactly the answer for ids that name nothing: not even the errors' order or wording tells that
             # her objects exist. (A create reusing her id is the exception: it answers CONFLICT, as a create
             # reusing any taken id must, where a create with a fresh id would succeed.)
-            disguise = Disguise([*alice.ids.values()])
+            disguise = Disguise([*alice.ids.values(), alice.session])
             unknown = disguise.apply(case.input)
             assert unknown != case.input, (case, "names none of her objects")
             answer = await bob.client.execute(operation, {"input": unknown})

@@ -39,7 +39,12 @@ def decode_id(value: str, type_name: str, field: Sequence[str]) -> uuid.UUID:
         return plain
     parsed = parse_global_id(value)
     if parsed is None:
-        raise InvalidInput(f"'{value}' is not a valid id", field)
+        raise InvalidInput(f"{shown(value)} is not a valid id", field)
     if parsed[0] != type_name:
-        raise NotFound(f"No {type_name} with id '{value}'", field)
+        raise NotFound(f"No {type_name} with this id", field)
     return parsed[1]
+
+
+def shown(value: str, most: int = 40) -> str:
+    """A value the client sent, quoted in a message; a long one cut short, not echoed whole."""
+    return repr(value) if len(value) <= most else repr(value[:most]) + f"… ({len(value)} characters)"

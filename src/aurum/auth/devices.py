@@ -16,6 +16,7 @@ from aurum.db import UnitOfWork
 from aurum.errors import DomainError, NotFound
 from aurum.graphql.context import Context
 from aurum.graphql.mutations import run_mutation
+from aurum.graphql.node import node_resolver
 from aurum.graphql.types import IdInput, Input, Node, UserError
 from aurum.ids import decode_id, to_global_id
 
@@ -53,6 +54,18 @@ class Session(Node):
 class SessionRevokePayload:
     revoked_id: strawberry.ID | None = strawberry.field(description="The session that ended.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing ended, if so.")
+
+
+@node_resolver("Session")
+async def session_by_id(info: Info[Context, None], session_id: uuid.UUID) -> Session | None:
+    """One of the viewer's signed-in devices; null once it has ended, or for an API key."""
+    context = info.context
+    if context.principal is not None and context.principal.is_api_key:
+        return None
+    async with context.reading() as session:
+        rows = await sessions.live_sessions(session, context.user_id)
+    found = next((row for row in rows if row.id == session_id), None)
+    return Session.from_row(found, _current(context)) if found is not None else None
 
 
 def _current(context: Context) -> uuid.UUID | None:

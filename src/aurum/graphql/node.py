@@ -13,7 +13,7 @@ from strawberry import Info
 from aurum.errors import InvalidInput
 from aurum.graphql.context import Context
 from aurum.graphql.types import Node
-from aurum.ids import parse_global_id
+from aurum.ids import parse_global_id, shown
 
 Resolver = Callable[[Info[Context, None], uuid.UUID], Awaitable[Any]]
 RESOLVERS: dict[str, Resolver] = {}
@@ -42,11 +42,6 @@ async def resolve_node(
         return None
     node: Node | None = await resolver(info, parsed[1])
     return node
-
-
-def shown(value: str, most: int = 40) -> str:
-    """A value the client sent, quoted in a message; a long one cut short, not echoed whole."""
-    return repr(value) if len(value) <= most else repr(value[:most]) + f"… ({len(value)} characters)"
 
 
 @strawberry.type

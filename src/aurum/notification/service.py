@@ -151,7 +151,7 @@ async def mark_read(uow: UnitOfWork, ids: list[uuid.UUID]) -> int:
         ).all()
     )
     if wanted - found:
-        raise NotFound("No such notification", ["input", "ids"])
+        raise NotFound("No Notification with this id", ["input", "ids"])
     result = await uow.session.execute(
         update(NOTIFICATIONS)
         .where(NOTIFICATIONS.c.id.in_(found), NOTIFICATIONS.c.read_at.is_(None))

@@ -27,7 +27,7 @@ from aurum.hrm.graphql.settings import InsightScope
 from aurum.hrm.model import AnalysisRun as RunModel
 from aurum.hrm.model import Insight as InsightModel
 from aurum.hrm.scopes import scope_gone, within
-from aurum.ids import decode_id, parse_global_id, to_global_id
+from aurum.ids import decode_id, parse_global_id, shown, to_global_id
 from aurum.journal.graphql import InsightSource
 from aurum.models import table_of
 from aurum.pagination import Ordering, PageArgs, SortKey
@@ -262,14 +262,6 @@ async def insight_by_id(info: Info[Context, None], insight_id: uuid.UUID) -> Ins
 async def run_by_id(info: Info[Context, None], run_id: uuid.UUID) -> AnalysisRun | None:
     row: Row[Any] | None = await row_by_id(info, RUNS, run_id)
     return AnalysisRun.from_row(row) if row is not None else None
-
-
-SHOWN = 40  # characters of a bad input a message repeats
-
-
-def shown(value: str) -> str:
-    """A bad input as an error message repeats it: quoted, and cut short (it may be huge)."""
-    return f"'{value}'" if len(value) <= SHOWN else f"'{value[:SHOWN]}…' ({len(value)} characters)"
 
 
 def scope_of(value: strawberry.ID | None, field: list[str]) -> Scope:
