@@ -279,10 +279,6 @@ async def test_anonymous_callers_cannot_search(http: httpx.AsyncClient) -> None:
     assert await anonymous.error_codes(SEARCH, {"query": "plan"}) == ["UNAUTHENTICATED"]
 
 
-# Both need the generated search_vector columns rebuilt, a migration this change does not write: the
-# answers are not in journal_entries.search_vector, and every vector uses the 'simple' configuration.
-# Strict: once the migration lands they pass, and the marks must go.
-@pytest.mark.xfail(strict=True, reason="needs migration: template answers in journal_entries.search_vector")
 async def test_journal_template_answers_are_found(alice: GraphQLClient) -> None:
     payload = await alice.mutate(
         "journalEntryCreate",
@@ -295,7 +291,6 @@ async def test_journal_template_answers_are_found(alice: GraphQLClient) -> None:
     assert await found(alice, "well") == []  # the prompts are the template's words, not the person's
 
 
-@pytest.mark.xfail(strict=True, reason="needs migration: stemmed (english) lexemes in every search_vector")
 async def test_words_are_found_in_other_forms(alice: GraphQLClient) -> None:
     *_, project = await chain(alice)
     task = await make_task(alice, project, "Feed the zebra")

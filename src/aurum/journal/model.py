@@ -102,4 +102,4 @@ class JournalEntry(UserOwned, Base):
     sentiment_themes: Mapped[list[str] | None] = mapped_column(ARRAY(String(50)))
     sentiment_source: Mapped[str | None] = mapped_column(String(10))
     trashed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    search_vector: Mapped[str] = search_vector("title", "content")
+    search_vector: Mapped[str] = search_vector("title", "content", "template_answers")

@@ -49,7 +49,14 @@ SEARCHABLE = (
     Searchable(Source("Project", table_of(ProjectModel), demoted=archived), Project.from_row),
     Searchable(Source("Task", table_of(TaskModel)), Task.from_row),
     Searchable(
-        Source("JournalEntry", table_of(JournalEntryModel), "title", "content", hidden=trashed),
+        Source(
+            "JournalEntry",
+            table_of(JournalEntryModel),
+            "title",
+            "content",
+            answers="template_answers",
+            hidden=trashed,
+        ),
         JournalEntry.from_row,
     ),
 )
@@ -65,7 +72,8 @@ class SearchHit:
         "archived objects count half."
     )
     snippet: str | None = strawberry.field(
-        description="The matching part of the description (or else the name) as HTML: the text is escaped "
+        description="The matching part of the description (or else of a journal entry's template answers, or "
+        "else the name) as HTML: the text is escaped "
         "and each match is wrapped in `<mark>…</mark>`, so it can be shown as HTML as it is."
     )
 
@@ -75,8 +83,9 @@ class SearchQuery:
     @strawberry.field(
         description="Full-text search over the viewer's pillars, areas, projects, tasks and journal entries "
         "(not those in the trash), best first. "
-        'Words must all occur (any case; the last word may be the start of one); `"a phrase"`, `or` and '
-        "`-word` work as in web search. Archived objects are included, ranked lower."
+        "Words must all occur, in any form (any case; 'zebras' finds 'zebra'; the last word may be the start "
+        'of one); `"a phrase"`, `or` and `-word` work as in web search. Archived objects are included, '
+        "ranked lower. A journal entry's template answers are searched with its content."
     )
     async def search(
         self,
