@@ -208,6 +208,14 @@ class Insight(UserOwned, Base):
         Index("ix_insights_run", "run_id", "user_id"),
         Index("ix_insights_user_list", "user_id", "created_at", "id"),
         Index("ix_insights_user_scope", "user_id", "scope_id"),
+        # The store's lookup of the latest standing insight with the same key (hrm/store.py, _standing).
+        Index(
+            "ix_insights_user_key",
+            "user_id",
+            "dedupe_key",
+            "created_at",
+            postgresql_where=text("status IN ('active', 'dismissed')"),
+        ),
         Index("ix_insights_expiring", "expires_at", postgresql_where=text("status = 'active'")),
         CheckConstraint(one_of("scope_type", SCOPE_TYPES), name="scope_type_valid"),
         CheckConstraint(one_of("type", INSIGHT_TYPES), name="type_valid"),
