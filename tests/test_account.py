@@ -623,6 +623,26 @@ async def test_confirming_the_password_in_a_session_is_throttled(alice: GraphQLC
     assert (await viewer(alice))["email"] == alice.email
 
 
+async def test_a_password_sent_along_with_a_change_that_needs_none_does_not_reset_the_count(
+    alice: GraphQLClient,
+) -> None:
+    """accountUpdate takes currentPassword for an email change; with a name change it checks nothing, so it
+    must not count as a right guess between wrong ones (from many addresses, the account's count is all that
+    holds a guesser with a stolen token back)."""
+    for attempt in range(9):
+        alice.address = f"198.51.100.{attempt + 1}"
+        payload = await alice.mutate("accountDelete", {"password": f"guess {attempt}"}, "deletedId")
+        assert [e["code"] for e in payload["userErrors"]] == ["BAD_USER_INPUT"], payload
+    alice.address = "198.51.100.100"
+    renamed = await alice.mutate(
+        "accountUpdate", {"displayName": "Alice", "currentPassword": "not even checked"}, "user { id }"
+    )
+    assert renamed["userErrors"] == []  # the tenth attempt on the account
+    alice.address = "198.51.100.101"
+    payload = await alice.mutate("accountDelete", {"password": "guess 9"}, "deletedId")
+    assert errors_of(payload) == [("RATE_LIMITED", ["input", "password"])], payload
+
+
 async def test_node_finds_the_viewer_and_nobody_else(alice: GraphQLClient, bob: GraphQLClient) -> None:
     found = await alice.ok(
         "query($id: ID!) { node(id: $id) { id ... on User { email } } }", {"id": alice.user_id}

@@ -11,7 +11,6 @@ from strawberry.file_uploads import Upload
 
 from aurum.account import service
 from aurum.auth.graphql import PasswordGuard, User, forget_sessions, require_person
-from aurum.auth.model import User as UserModel
 from aurum.auth.sessions import Revoked
 from aurum.db import UnitOfWork
 from aurum.errors import DomainError
@@ -96,16 +95,18 @@ class AccountMutation:
             if name in values and values[name] is None:
                 values.pop(name)
 
-        async def work(uow: UnitOfWork) -> UserModel:
-            user = await service.update(uow, values, input.expected_version, current)
+        async def work(uow: UnitOfWork) -> service.Updated:
+            updated = await service.update(uow, values, input.expected_version, current)
             if avatar is not strawberry.UNSET:
-                await files.set_avatar(uow, storage, user, cast(files.Upload | None, avatar))
-            return user
+                await files.set_avatar(uow, storage, updated.user, cast(files.Upload | None, avatar))
+            return updated
 
         outcome = await run_mutation(info, work)
-        if guard is not None and outcome.value is not None:
+        # Only a password actually checked clears the throttle: a password sent along with a change that
+        # needs none must not become a way to reset the count between guesses elsewhere.
+        if guard is not None and outcome.value is not None and outcome.value.password_checked:
             await guard.passed()
-        user = User.from_row(outcome.value) if outcome.value is not None else None
+        user = User.from_row(outcome.value.user) if outcome.value is not None else None
         return AccountPayload(user=user, user_errors=outcome.errors)
 
     @strawberry.mutation(description="Prepare a JSON download of everything the account owns (kept a day).")

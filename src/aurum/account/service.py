@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,9 +73,15 @@ def _check_profile(values: dict[str, Any]) -> None:
     checks.raise_any()
 
 
+@dataclass(frozen=True)
+class Updated:
+    user: User
+    password_checked: bool  # a new email was confirmed with the current password
+
+
 async def update(
     uow: UnitOfWork, values: dict[str, Any], expected_version: int | None, current_password: str | None
-) -> User:
+) -> Updated:
     """Change the profile; a new email needs the current password and must be free."""
     _check_profile(values)
     user = await the_user(uow.session, uow.user_id)
@@ -94,7 +101,7 @@ async def update(
         raise Conflict("Another account uses this email", ["input", "email"]) from None
     if new_email:
         await forget_reset_tokens(uow.session, user.id)
-    return user
+    return Updated(user, password_checked=new_email)
 
 
 async def _change_email(uow: UnitOfWork, user: User, email: str, current_password: str) -> bool:
