@@ -146,6 +146,20 @@ async def test_two_tabs_refreshing_at_once_stay_signed_in(
     await assert_signed_in(http, await refresh(alice, won[0]["refreshToken"]), alice.email)
 
 
+async def test_a_thief_who_refreshed_first_is_no_concurrent_tab_of_the_owner(
+    http: httpx.AsyncClient, alice: GraphQLClient
+) -> None:
+    """The grace is for the device that used the token; the owner presenting it again right after a thief
+    refreshed from elsewhere is reuse, and the session ends for both."""
+    thief = GraphQLClient(http)
+    thief.address = "203.0.113.66"
+    stolen = await refresh(thief, alice.refresh_token)
+    await assert_signed_in(http, stolen, alice.email)
+    await assert_refresh_refused(alice, alice.refresh_token)  # the owner's browser, within the grace
+    await assert_access_refused(http, stolen["accessToken"])
+    await assert_refresh_refused(thief, stolen["refreshToken"])
+
+
 async def test_a_used_refresh_token_after_the_grace_ends_the_session(
     http: httpx.AsyncClient, alice: GraphQLClient, owner: AsyncEngine
 ) -> None:

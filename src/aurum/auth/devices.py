@@ -31,8 +31,8 @@ class SignInMethod(Enum):
 @strawberry.type(description="A device signed in to the account: its refresh tokens and access tokens.")
 class Session(Node):
     method: SignInMethod = strawberry.field(description="How it signed in.")
-    user_agent: str | None = strawberry.field(description="The browser or app, as it named itself.")
-    client_address: str | None = strawberry.field(description="The address it signed in from.")
+    user_agent: str | None = strawberry.field(description="The browser or app, as it last named itself.")
+    client_address: str | None = strawberry.field(description="The address it was last used from.")
     current: bool = strawberry.field(description="Whether this request comes from it.")
     created_at: datetime = strawberry.field(description="When it signed in.")
     last_used_at: datetime = strawberry.field(description="When it last refreshed its tokens.")

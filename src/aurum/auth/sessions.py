@@ -17,8 +17,8 @@ from aurum.settings import Settings
 
 REFRESH_PREFIX = "aurum_rt_"
 # Two tabs of one browser refreshing at the same moment present the same token twice: the second, from the
-# session's own device within this window, is refused without ending the session (the first one's successor
-# carries on). From anywhere else, or later, a used token is reuse and ends the session.
+# device that used it (the same address and user agent) within this window, is refused without ending the
+# session (the first one's successor carries on). From anywhere else, or later, it is reuse: the session ends.
 REUSE_GRACE = timedelta(seconds=30)
 
 
@@ -119,11 +119,14 @@ async def rotate(
     if user is None:
         return None
     token.used_at = now
-    auth.last_used_at = now
+    # The session remembers the device that last used it: the grace below is for that device's other tabs,
+    # never for whoever signed in first (a thief who refreshed first would otherwise be left in).
+    auth.last_used_at, auth.client_address, auth.user_agent = now, device.address, _user_agent(device)
     return await _tokens(session, settings, user, auth)
 
 
 def _concurrent(used_at: datetime, auth: AuthSession, device: Device, now: datetime) -> bool:
+    """A used token presented again within the grace by the very device that used it (two of its tabs)."""
     same_device = auth.client_address == device.address and auth.user_agent == _user_agent(device)
     return same_device and now - used_at <= REUSE_GRACE
 
