@@ -328,7 +328,7 @@ async def _finish(resources: Resources, run: Any, user_id: uuid.UUID, outcome: O
         now = datetime.now(UTC)
         await expire_due(session, user_id, now)  # an insight past its expiry is not refreshed but found anew
         rows = [_row(run, user_id, d) for d in outcome.drafts]
-        written = await write_insights(session, user_id, rows, now) if rows else None
+        to_notify = await write_insights(session, user_id, rows, now)
         await session.execute(
             update(RUNS)
             .where(RUNS.c.id == run.id)
@@ -342,7 +342,7 @@ async def _finish(resources: Resources, run: Any, user_id: uuid.UUID, outcome: O
                 version=RUNS.c.version + 1,
             )
         )
-        notified = await notify_insights(uow, written.notify if written else [], now)
+        notified = await notify_insights(uow, to_notify, now)
     resources.announce(user_id)
     if notified:
         await send_now(resources, user_id, notified[0], now)  # sends every due email of the person

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +29,6 @@ from aurum.models import table_of
 INSIGHTS = table_of(Insight)
 HIGH_IMPACT = 0.7  # insights at or above this impact are notified
 KEPT = ("user_id", "dedupe_key")  # what a refresh never changes (nor id, status, pinned, created_at)
-
-
-@dataclass(frozen=True)
-class Written:
-    """What writing a run's insights did: the insights to notify (new, or newly of high impact)."""
-
-    notify: list[uuid.UUID]
-    inserted: int
-    refreshed: int
 
 
 async def _standing(
@@ -84,23 +74,24 @@ async def _refresh(session: AsyncSession, before: Any, row: dict[str, Any], now:
 
 async def write_insights(
     session: AsyncSession, user_id: uuid.UUID, rows: Sequence[dict[str, Any]], now: datetime
-) -> Written:
-    """Insert the new findings, refresh the standing ones, leave the dismissed ones that did not change.
-    Runs under the person's advisory lock (see the module's docstring)."""
+) -> list[uuid.UUID]:
+    """Insert the new findings, refresh the standing ones, leave the dismissed ones that did not change;
+    returns the insights to notify (new, or newly of high impact). Runs under the person's advisory lock (see
+    the module's docstring)."""
+    if not rows:
+        return []
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)  # the first (most impactful) of a key
     standing = await _standing(session, user_id, list(unique), now)
     fresh: list[dict[str, Any]] = []
     notify: list[uuid.UUID] = []
-    refreshed = 0
     for row in unique.values():
         before = standing.get(row["dedupe_key"])
         if before is None or (before.status == "dismissed" and _changed(before, row)):
             fresh.append(row)
         elif before.status == "active":
             await _refresh(session, before, row, now)
-            refreshed += 1
             if _crosses(before.impact, row["impact"]):
                 notify.append(before.id)
     if fresh:
@@ -113,7 +104,7 @@ async def write_insights(
             )
         ).all()
         notify += [r.id for r in inserted if r.impact >= HIGH_IMPACT]
-    return Written(notify, len(fresh), refreshed)
+    return notify
 
 
 async def expire_due(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:

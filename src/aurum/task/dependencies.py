@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from aurum.db import UnitOfWork
@@ -22,8 +22,7 @@ async def set_dependencies(uow: UnitOfWork, task_id: uuid.UUID, dependency_ids: 
         raise InvalidInput(
             f"A task can wait for at most {MAX_DEPENDENCIES} others", ["input", "dependencyIds"]
         )
-    # One writer of a user's dependency graph at a time, so two concurrent edits cannot close a cycle.
-    await uow.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(uow.user_id)))))
+    # Two concurrent edits cannot close a cycle: every unit of work holds the user's lock (db.WRITE_AS_USER).
     owned = set(
         await uow.session.scalars(select(Task.id).where(Task.id.in_(unique), Task.user_id == uow.user_id))
     )

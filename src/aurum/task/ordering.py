@@ -33,10 +33,11 @@ async def reorder(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]) -> list[Task]:
             task.sort_order = position
             crud.touch(task)
     await uow.session.flush()
-    tasks = [found[i] for i in task_ids]
-    for task in tasks:
-        await uow.session.refresh(task)
-    return tasks
+    fresh = await uow.session.scalars(
+        select(Task).where(Task.id.in_(list(task_ids))).execution_options(populate_existing=True)
+    )
+    by_id = {task.id: task for task in fresh}
+    return [by_id[i] for i in task_ids]
 
 
 def _check_ids(task_ids: Sequence[uuid.UUID]) -> None:
