@@ -673,3 +673,13 @@ def test_access_logs_keep_no_query_string() -> None:
 def test_nested_values_are_redacted() -> None:
     event = redact(None, "info", {"headers": {"authorization": "Bearer abc"}, "items": ["Bearer xyz"]})
     assert event == {"headers": {"authorization": REDACTED}, "items": [REDACTED]}
+
+
+async def test_an_update_that_changes_nothing_keeps_the_accounts_version(alice: GraphQLClient) -> None:
+    first = await alice.mutate("accountUpdate", {"displayName": "Alice"}, "user { version }")
+    version = first["user"]["version"]
+    for input in ({}, {"displayName": "Alice"}, {"displayName": " Alice "}, {"email": alice.email}):
+        again = await alice.mutate("accountUpdate", input, "user { version }")
+        assert again == {"user": {"version": version}, "userErrors": []}, input
+    renamed = await alice.mutate("accountUpdate", {"displayName": "Alicia"}, "user { version }")
+    assert renamed["user"]["version"] == version + 1

@@ -423,3 +423,22 @@ async def test_filters_and_paging(alice: GraphQLClient, bob: GraphQLClient) -> N
 
     body = await alice.execute(LIST, {"filter": {"search": "x" * 201}})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_saving_an_entry_unchanged_keeps_its_version(alice: GraphQLClient) -> None:
+    """An autosaving editor sends the same text again and again: no new version, no change to push."""
+    created = await alice.mutate(
+        "journalEntryCreate", {"title": "Morning", "content": "Slept well."}, "journalEntry { id version }"
+    )
+    entry = created["journalEntry"]
+    for _ in range(2):
+        again = await alice.mutate(
+            "journalEntryUpdate",
+            {"id": entry["id"], "title": "Morning", "content": "Slept well."},
+            "journalEntry { version }",
+        )
+        assert again == {"journalEntry": {"version": entry["version"]}, "userErrors": []}
+    changed = await alice.mutate(
+        "journalEntryUpdate", {"id": entry["id"], "content": "Slept badly."}, "journalEntry { version }"
+    )
+    assert changed["journalEntry"]["version"] == entry["version"] + 1

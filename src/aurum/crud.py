@@ -115,7 +115,7 @@ async def update_owned(
     return await save(uow.session, obj)
 
 
-def assign(obj: UserOwned, values: Mapping[str, Any]) -> bool:
+def assign(obj: object, values: Mapping[str, Any]) -> bool:
     """Set the values that differ from the row's; whether any did (if none, there is nothing to save)."""
     changed = False
     for name, value in values.items():

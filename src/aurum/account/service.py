@@ -13,6 +13,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aurum import crud
 from aurum.account.model import AccountExport
 from aurum.auth.emails import check_email
 from aurum.auth.model import User
@@ -88,8 +89,9 @@ async def update(
     check_version(user, expected_version)
     email = values.pop("email", None)
     new_email = email is not None and await _change_email(uow, user, email, current_password or "")
-    for name, value in values.items():
-        setattr(user, name, value.strip() if isinstance(value, str) else value)
+    stripped = {name: value.strip() if isinstance(value, str) else value for name, value in values.items()}
+    if not crud.assign(user, stripped) and not new_email:
+        return Updated(user, password_checked=False)  # nothing changed: no version, no change event
     user.version += 1
     user.updated_at = datetime.now(UTC)
     try:

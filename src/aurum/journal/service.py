@@ -176,8 +176,8 @@ async def update_entry(
     crud.check_version(entry, expected_version)
     await resolve_template(uow, cleaned)
     said = sentiment_job.text_of(entry)
-    for name, value in cleaned.items():
-        setattr(entry, name, value)
+    if not crud.assign(entry, cleaned):
+        return entry  # an autosave of what is already there: no version, no change event
     entry.word_count = word_count(entry.content, entry.template_answers)
     if sentiment_job.text_of(entry) != said:
         sentiment_job.clear(entry)
