@@ -1,5 +1,5 @@
-"""``aurum.graphql.eager``: a value at once when it is loaded, an awaitable when it is not, and the names a
-selection asks for, through fragments."""
+"""``aurum.graphql.eager``: a value at once when it is loaded, an awaitable when it is not, and the fields
+a page's rows are asked for, through fragments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import strawberry
 from strawberry import Info
 
-from aurum.graphql.eager import selected_names, then
+from aurum.graphql.eager import node_fields, then
 
 
 def double(value: int) -> int:
@@ -57,27 +57,56 @@ class Leaf:
     a: int = 1
     b: int = 2
 
+    @strawberry.field
+    def child(self) -> Leaf:
+        return Leaf()
+
+
+@strawberry.type
+class Edge:
+    @strawberry.field
+    def node(self) -> Leaf:
+        return Leaf()
+
+
+@strawberry.type
+class Page:
+    @strawberry.field
+    def nodes(self) -> list[Leaf]:
+        return [Leaf()]
+
+    @strawberry.field
+    def edges(self) -> list[Edge]:
+        return [Edge()]
+
 
 @strawberry.type
 class Query:
     seen: strawberry.Private[list[set[str]]]
 
     @strawberry.field
-    def leaf(self, info: Info[Any, Any]) -> Leaf:
-        self.seen.append(selected_names(info))
-        return Leaf()
+    def page(self, info: Info[Any, Any]) -> Page:
+        self.seen.append(node_fields(info))
+        return Page()
 
 
 @pytest.mark.parametrize(
     ("document", "names"),
     [
-        ("{ leaf { a } }", {"leaf", "a"}),
-        ("{ leaf { renamed: b } }", {"leaf", "b"}),
-        ("{ leaf { ... on Leaf { b } } }", {"leaf", "b"}),
-        ("{ leaf { ...Both } } fragment Both on Leaf { a ... on Leaf { b } }", {"leaf", "a", "b"}),
+        ("{ page { nodes { a } } }", {"a"}),
+        ("{ page { nodes { renamed: b } } }", {"b"}),
+        ("{ page { edges { node { ... on Leaf { b } } } } }", {"b"}),
+        ("{ page { nodes { a child { b } } } }", {"a", "child"}),  # b is the child's, not a row's
+        (
+            "{ page { ...P } } fragment P on Page { nodes { ...L } }"
+            " fragment L on Leaf { a ... on Leaf { b } }",
+            {"a", "b"},
+        ),
     ],
 )
-def test_selected_names_see_through_aliases_and_fragments(document: str, names: set[str]) -> None:
+def test_node_fields_are_those_of_the_pages_rows_through_aliases_and_fragments(
+    document: str, names: set[str]
+) -> None:
     root = Query(seen=[])
     result = strawberry.Schema(query=Query).execute_sync(document, root_value=root)
     assert result.errors is None

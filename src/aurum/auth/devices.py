@@ -63,9 +63,8 @@ async def session_by_id(info: Info[Context, None], session_id: uuid.UUID) -> Ses
     if context.principal is not None and context.principal.is_api_key:
         return None
     async with context.reading() as session:
-        rows = await sessions.live_sessions(session, context.user_id)
-    found = next((row for row in rows if row.id == session_id), None)
-    return Session.from_row(found, _current(context)) if found is not None else None
+        rows = await sessions.live_sessions(session, context.user_id, only=session_id)
+    return Session.from_row(rows[0], _current(context)) if rows else None
 
 
 def _current(context: Context) -> uuid.UUID | None:

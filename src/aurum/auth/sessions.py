@@ -169,13 +169,17 @@ def _live(now: datetime) -> ColumnElement[bool]:
     return AuthSession.revoked_at.is_(None) & usable
 
 
-async def live_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
-    """The user's signed-in devices, most recently used first."""
+async def live_sessions(
+    session: AsyncSession, user_id: uuid.UUID, only: uuid.UUID | None = None
+) -> list[AuthSession]:
+    """The user's signed-in devices (or just ``only``), most recently used first."""
     statement = (
         select(AuthSession)
         .where(AuthSession.user_id == user_id, _live(datetime.now(UTC)))
         .order_by(AuthSession.last_used_at.desc(), AuthSession.id)
     )
+    if only is not None:
+        statement = statement.where(AuthSession.id == only)
     return list(await session.scalars(statement))
 
 

@@ -11,7 +11,7 @@ that produce many objects preload what their selection will ask for, so that the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeAlias, TypeVar, overload
 
 from strawberry import Info
@@ -43,13 +43,26 @@ async def _later(pending: Awaitable[T], use: Callable[[T], R]) -> R:
     return use(await pending)
 
 
-def selected_names(info: Info[Any, Any]) -> set[str]:
-    """The names of the fields selected anywhere below the field being resolved (fragments included)."""
+def node_fields(info: Info[Any, Any]) -> set[str]:
+    """The fields selected on each row of the connection being resolved: in ``nodes { … }`` and
+    ``edges { node { … } }``, fragments included, not what lies deeper (that is another page's to load)."""
     names: set[str] = set()
-    pending: list[Selection] = list(info.selected_fields)
+    for connection in info.selected_fields:
+        for part in _fields(connection.selections):
+            if part.name == "nodes":
+                names.update(f.name for f in _fields(part.selections))
+            elif part.name == "edges":
+                for node in (f for f in _fields(part.selections) if f.name == "node"):
+                    names.update(f.name for f in _fields(node.selections))
+    return names
+
+
+def _fields(selections: list[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection set, with those of its fragments (a fragment's own name is not a field)."""
+    pending = list(selections)
     while pending:
         selection = pending.pop()
-        if isinstance(selection, SelectedField):  # a fragment's own name is not a field; its selections are
-            names.add(selection.name)
-        pending.extend(selection.selections)
-    return names
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            pending.extend(selection.selections)

@@ -15,7 +15,7 @@ from sqlalchemy import Row, Select, select, tuple_
 from strawberry import Info
 
 from aurum.graphql.context import Context
-from aurum.graphql.eager import selected_names
+from aurum.graphql.eager import node_fields
 from aurum.models import readable, table_of
 from aurum.task.model import Task, TaskDependency
 
@@ -73,7 +73,7 @@ async def preload(info: Info[Context, None], rows: Sequence[Row[Any]]) -> None:
     they would, so no statement is added, but before the fields run, so they need not wait."""
     if not rows:
         return
-    names = selected_names(info)
+    names = node_fields(info)
     loads: list[Awaitable[object]] = []
     if names & NEEDS_TIMEZONE:
         loads.append(info.context.timezone())
