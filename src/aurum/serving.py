@@ -68,9 +68,6 @@ class Inbox(_Waiters):
     def empty(self) -> bool:
         return not self._items
 
-    def qsize(self) -> int:
-        return len(self._items or ())
-
     async def get(self) -> Any:
         while not self._items:
             await self._sleep()

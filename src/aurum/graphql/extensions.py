@@ -61,15 +61,17 @@ class OperationChoice(SchemaExtension):
         yield
 
 
+def several_operations(count: int) -> str:
+    """Why a document of several operations cannot run without a name (over HTTP and WebSocket alike)."""
+    return f"The document has {count} operations: name one in 'operationName'"
+
+
 def _unrunnable(ctx: ExecutionContext, document: DocumentNode) -> tuple[str, str] | None:
     operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
     # Strawberry fills in the first operation's name when the request gave none; the request's own is private.
     named = ctx._provided_operation_name is not None
     if operations > 1 and not named:
-        return (
-            "GRAPHQL_VALIDATION_FAILED",
-            f"The document has {operations} operations: name one in 'operationName'",
-        )
+        return "GRAPHQL_VALIDATION_FAILED", several_operations(operations)
     if ctx.operation_type is OperationType.SUBSCRIPTION and not isinstance(ctx.context.request, WebSocket):
         return "BAD_REQUEST", "Subscriptions are served over a WebSocket at /graphql (graphql-transport-ws)"
     return None

@@ -27,6 +27,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.utils.aio import aclosing
 
 from aurum.graphql.context import Context
+from aurum.graphql.extensions import several_operations
 from aurum.realtime.broadcast import Following, failure, plan_for, render
 from aurum.realtime.graphql import decode_cursor, wanted_types
 from aurum.realtime.reading import Change
@@ -87,8 +88,7 @@ def unrunnable(query: str, operation_name: str | None) -> Refusal | None:
     if isinstance(names, Refusal):
         return names
     if operation_name is None and len(names) > 1:
-        message = f"The document has {len(names)} operations: name one in 'operationName'"
-        return Refusal(message, "GRAPHQL_VALIDATION_FAILED")
+        return Refusal(several_operations(len(names)), "GRAPHQL_VALIDATION_FAILED")
     if operation_name is not None and operation_name not in names:
         return Refusal(f'Unknown operation named "{operation_name}"')
     return None
@@ -238,7 +238,8 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return True
         context = self.context
         make = functools.partial(render, cast(strawberry.Schema, self.schema), feed.plan, change, context)
-        payload = await context.realtime().shared(context.user_id, change, feed.plan.key, make)
+        assert feed.stream is not None  # joined before anything is sent
+        payload = await feed.stream.shared_result(change, feed.plan.key, make)
         return await self._send_next(feed.operation, payload)
 
     async def _end(self, feed: Feed, payload: str) -> None:

@@ -104,6 +104,7 @@ class BodyGuard:
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
         self.max_body = max_body
+        self.too_large = f"The request is larger than {max_body:,} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,7 +112,7 @@ class BodyGuard:
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        cap, too_large = self.max_body, f"The request is larger than {self.max_body:,} bytes"
+        cap, too_large = self.max_body, self.too_large
         if content_type == b"multipart/form-data":
             if not any(headers.get(name, b"").strip() for name in CSRF_HEADERS):
                 message = (
