@@ -137,8 +137,7 @@ async def sweep(resources: Resources, older_than_seconds: float, limit: int = 50
         ).all()
     # Announced once the claim is committed; a crash in between leaves them claimed but fetched by the next
     # wake-up or reconnect of each subscriber's hub, never lost from the table.
-    for row in claimed:
-        await resources.redis.publish(EVENTS_CHANNEL, wake_up(row.user_id, row.last_id))
+    await _publish(resources, [wake_up(row.user_id, row.last_id) for row in claimed])
     if claimed:
         log.info("unpublished events announced", users=len(claimed))
     return len(claimed)
