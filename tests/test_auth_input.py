@@ -149,6 +149,13 @@ async def test_a_password_hashed_before_normalisation_still_signs_in(
         assert updated.rowcount == 1
     assert (await sign_in(GraphQLClient(http), person.email, DECOMPOSED))["userErrors"] == []
     assert (await sign_in(GraphQLClient(http), person.email, "not the password"))["accessToken"] is None
+    # Signing in hashed it again, normalised: from now on one Argon2 check decides.
+    async with owner.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": uuid_of(person.user_id)}
+        )
+    assert PasswordHasher().verify(stored, unicodedata.normalize("NFKC", DECOMPOSED))
+    assert (await sign_in(GraphQLClient(http), person.email, DECOMPOSED))["userErrors"] == []
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,8 @@ MAX_PASSWORD = 256
 # selector repeated) is as weak as the run.
 MAX_REPEATED_UNIT = 4
 
+NORMALIZED, AS_TYPED = "normalized", "as typed"
+
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _hasher.hash("aurum-dummy-password-for-unknown-accounts")
 
@@ -40,12 +42,19 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check a password; with no hash, spend the same time on a dummy so timing reveals nothing.
+    """Check a password; with no hash, spend the same time on a dummy so timing reveals nothing."""
+    return password_match(password_hash, password) is not None
 
-    Hashes made before passwords were normalised are of the password as typed: that form is tried second."""
+
+def password_match(password_hash: str | None, password: str) -> str | None:
+    """Which form of the password the hash is of: ``NORMALIZED``, ``AS_TYPED`` (a hash made before passwords
+    were normalised: it is tried second, and the caller should hash the password again), or ``None``."""
     normalized = normalize_password(password)
-    candidates = [normalized] if normalized == password else [normalized, password]
-    return any(_verify(password_hash, candidate) for candidate in candidates)
+    if _verify(password_hash, normalized):
+        return NORMALIZED
+    if normalized != password and _verify(password_hash, password):
+        return AS_TYPED
+    return None
 
 
 def _verify(password_hash: str | None, password: str) -> bool:

@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.auth.emails import check_email, normalize_email
 from aurum.auth.model import User
-from aurum.auth.passwords import check_password_policy, hash_password, verify_password
+from aurum.auth.passwords import (
+    AS_TYPED,
+    check_password_policy,
+    hash_password,
+    password_match,
+)
 from aurum.db import act_as
 from aurum.errors import Conflict, DomainError, DomainErrors, InvalidInput
 from aurum.validation import Checks, text_length
@@ -127,8 +132,10 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
         nobody = uuid.uuid4()
         await act_as(session, nobody)
         await session.get(User, nobody)
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-    if user is None or not ok:
+    matched = await asyncio.to_thread(password_match, user.password_hash if user else None, password)
+    if user is None or matched is None:
         return None
+    if matched == AS_TYPED:  # from before passwords were normalised: once, then it is like any other
+        user.password_hash = await asyncio.to_thread(hash_password, password)
     user.last_login_at = datetime.now(UTC)
     return user
