@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.db import Actor, read_session, unit_of_work
 from aurum.hrm.factors import Factor, Score
-from aurum.hrm.facts import Snapshot
+from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.gather import gather, preferences_of
 from aurum.hrm.model import ScoreState, TaskScore
 from aurum.hrm.rules import EVALUATORS, score_task
@@ -53,8 +53,12 @@ async def snapshot_and_rules(
     return snapshot, scoring
 
 
-def compute(snapshot: Snapshot, scoring: dict[str, Any], now: datetime) -> dict[uuid.UUID, Score]:
-    return {task.id: score_task(snapshot, task, scoring, now) for task in snapshot.open_tasks()}
+def compute(
+    snapshot: Snapshot, scoring: dict[str, Any], now: datetime, tasks: Collection[TaskFacts] | None = None
+) -> dict[uuid.UUID, Score]:
+    """The scores of ``tasks``, by default every open task of the snapshot."""
+    chosen = snapshot.open_tasks() if tasks is None else tasks
+    return {task.id: score_task(snapshot, task, scoring, now) for task in chosen}
 
 
 def score_of(row: Any) -> Score:
@@ -99,7 +103,7 @@ async def top_scores(session: AsyncSession, user_id: uuid.UUID, limit: int) -> l
         now = datetime.now(UTC)
         snapshot, scoring = await snapshot_and_rules(session, user_id, now)
         under_way = [t for t in snapshot.open_tasks() if snapshot.is_under_way(t)]
-        scores = {task.id: score_task(snapshot, task, scoring, now) for task in under_way}
+        scores = compute(snapshot, scoring, now, under_way)
         return sorted(scores.items(), key=lambda item: (-item[1].value, str(item[0])))[:limit]
     rows = (
         await session.execute(
