@@ -100,6 +100,11 @@ async def _priority_adjustments(
     wanted = priority_adjustments(score.factors, verdict)
     earlier = await _learned_priority_verdict(uow, task_id)
     taught = priority_adjustments(earlier[1], earlier[0]) if earlier else {}
+    return _replacing(taught, wanted)
+
+
+def _replacing(taught: dict[str, float], wanted: dict[str, float]) -> dict[str, float]:
+    """The weight changes that turn what an earlier verdict taught into what the new one wants."""
     deltas = {code: wanted.get(code, 0.0) - taught.get(code, 0.0) for code in {*wanted, *taught}}
     return {code: delta for code, delta in sorted(deltas.items()) if abs(delta) > 1e-9}
 
@@ -164,8 +169,7 @@ async def _insight_adjustments(uow: UnitOfWork, row: Any, verdict: str) -> dict[
     wanted = insight_adjustments(codes, verdict)
     earlier = await _learned_verdict(uow, row.id)
     taught = insight_adjustments(codes, earlier) if earlier else {}
-    deltas = {code: wanted.get(code, 0.0) - taught.get(code, 0.0) for code in codes}
-    return {code: delta for code, delta in deltas.items() if abs(delta) > 1e-9}
+    return _replacing(taught, wanted)
 
 
 REVIVING = ("ACCEPTED", "MODIFIED")  # verdicts that take a dismissed insight back, until it expires
