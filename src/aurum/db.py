@@ -64,6 +64,18 @@ SET_USER = (
 # any row lock: all writers of one user then queue in one order, and a mutation and a job never deadlock.
 WRITE_AS_USER = text(SET_USER + ", pg_advisory_xact_lock(hashtextextended(:user_id, 4242))")
 READ_AS_USER = text(SET_USER)
+RAW_ACT_AS = "SELECT set_config('app.user_id', $1, true)"  # the same, in asyncpg's placeholders
+
+
+@asynccontextmanager
+async def raw_transaction(engine: AsyncEngine, *, readonly: bool = False) -> AsyncIterator[Any]:
+    """A pooled connection's own asyncpg connection, in a transaction: for the paths after every write and
+    every delivery (announcing, reading events), where SQLAlchemy's layers cost more than the statements."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        async with raw.transaction(readonly=readonly):
+            yield raw
 
 
 async def act_as(

@@ -17,6 +17,8 @@ import structlog
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
+from aurum.db import RAW_ACT_AS, raw_transaction
+
 if TYPE_CHECKING:
     from aurum.resources import Resources
 
@@ -25,7 +27,6 @@ log = structlog.get_logger(__name__)
 EVENTS_CHANNEL = "aurum:events"
 CONTROL_CHANNEL = "aurum:control"
 
-ACT_AS = "SELECT set_config('app.user_id', $1, true)"
 # Marks the user's unannounced events and says which is the last, with the generation of their priority
 # scores when those are behind their data. The marks commit only after the wake-up is out: a crash in between
 # leaves the events unmarked, for the sweep.
@@ -54,19 +55,16 @@ async def announce_many(resources: Resources, user_ids: Iterable[uuid.UUID]) -> 
     (raw asyncpg: this runs after every write). Returns the users whose scores are stale, with generation."""
     stale: list[tuple[uuid.UUID, int]] = []
     try:
-        async with resources.engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert raw is not None
-            async with raw.transaction():
-                wake_ups: list[bytes] = []
-                for user_id in sorted(set(user_ids)):  # one order of row locks for every announcer
-                    await raw.fetchval(ACT_AS, str(user_id))
-                    found = await raw.fetchrow(MARK_UNANNOUNCED, user_id)
-                    if found["last_id"] is not None:
-                        wake_ups.append(wake_up(user_id, found["last_id"]))
-                    if found["stale_generation"] is not None:
-                        stale.append((user_id, found["stale_generation"]))
-                await _publish(resources, wake_ups)
+        async with raw_transaction(resources.engine) as raw:
+            wake_ups: list[bytes] = []
+            for user_id in sorted(set(user_ids)):  # one order of row locks for every announcer
+                await raw.fetchval(RAW_ACT_AS, str(user_id))
+                found = await raw.fetchrow(MARK_UNANNOUNCED, user_id)
+                if found["last_id"] is not None:
+                    wake_ups.append(wake_up(user_id, found["last_id"]))
+                if found["stale_generation"] is not None:
+                    stale.append((user_id, found["stale_generation"]))
+            await _publish(resources, wake_ups)
     except (RedisError, OSError) as error:
         log.warning("events not announced; the sweep will", error=type(error).__name__)
     return stale

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aurum.db import RAW_ACT_AS, raw_transaction
+
 PAGE = 500
-# Row-level security shows the transaction one user's rows: name the user before each read.
-ACT_AS = "SELECT set_config('app.user_id', $1, true)"
+# Row-level security shows the transaction one user's rows: each read names its user first (RAW_ACT_AS).
 LAST_EVENT = "SELECT coalesce(max(id), 0) FROM events WHERE user_id = $1"
 EVENTS_AFTER = (
     "SELECT id, entity_type, entity_id, operation, changed_fields, occurred_at FROM events"
@@ -41,12 +42,9 @@ def _change(row: Any) -> Change:
 
 async def last_event_id(engine: AsyncEngine, user_id: uuid.UUID) -> int:
     """The id of the user's newest event (0 without any)."""
-    async with engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        async with raw.transaction(readonly=True):
-            await raw.fetchval(ACT_AS, str(user_id))
-            return int(await raw.fetchval(LAST_EVENT, user_id))
+    async with raw_transaction(engine, readonly=True) as raw:
+        await raw.fetchval(RAW_ACT_AS, str(user_id))
+        return int(await raw.fetchval(LAST_EVENT, user_id))
 
 
 async def read_changes(
@@ -54,12 +52,9 @@ async def read_changes(
 ) -> dict[uuid.UUID, list[Change]]:
     """Up to ``limit`` events of each user after that user's position, oldest first."""
     found: dict[uuid.UUID, list[Change]] = {}
-    async with engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        async with raw.transaction(readonly=True):
-            for user_id, after in positions:
-                await raw.fetchval(ACT_AS, str(user_id))
-                rows = await raw.fetch(EVENTS_AFTER, user_id, after, limit)
-                found[user_id] = [_change(row) for row in rows]
+    async with raw_transaction(engine, readonly=True) as raw:
+        for user_id, after in positions:
+            await raw.fetchval(RAW_ACT_AS, str(user_id))
+            rows = await raw.fetch(EVENTS_AFTER, user_id, after, limit)
+            found[user_id] = [_change(row) for row in rows]
     return found
