@@ -161,6 +161,11 @@ async def _checked(
     return execution.graphql_document if execution.result is None else None
 
 
+def follows_record_changed(operation: OperationDefinitionNode) -> bool:
+    """Whether the operation is a subscription to recordChanged alone (the lean path's kind)."""
+    return _sole_root_field(operation) is not None
+
+
 def _sole_root_field(operation: OperationDefinitionNode | None) -> FieldNode | None:
     if operation is None or operation.operation.value != "subscription":
         return None

@@ -28,7 +28,7 @@ from strawberry.utils.aio import aclosing
 
 from aurum.graphql.context import Context
 from aurum.graphql.extensions import several_operations
-from aurum.realtime.broadcast import Following, failure, plan_for, render
+from aurum.realtime.broadcast import Following, failure, follows_record_changed, plan_for, render
 from aurum.realtime.graphql import decode_cursor, wanted_types
 from aurum.realtime.reading import Change
 from aurum.realtime.streams import Subscriber, UserStream
@@ -80,32 +80,47 @@ class Refusal:
     code: str | None = None  # None: the socket closes 4400, as graphql-ws closes it for these
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a document's text says before anything runs: its operations, and which of them subscribe to
+    recordChanged alone (those take the lean path; anything else is Strawberry's to run)."""
+
+    names: tuple[str | None, ...]
+    lean: frozenset[str | None]
+
+
 def unrunnable(query: str, operation_name: str | None) -> Refusal | None:
     """Why the document cannot run, known before Strawberry tries (it fails on these without a word to the
     client): a syntax error or an unknown operation closes the socket; several operations and no name is an
     ``error`` of the operation."""
-    names = _operation_names(query)
-    if isinstance(names, Refusal):
-        return names
-    if operation_name is None and len(names) > 1:
-        return Refusal(several_operations(len(names)), "GRAPHQL_VALIDATION_FAILED")
-    if operation_name is not None and operation_name not in names:
+    shape = shape_of(query)
+    if isinstance(shape, Refusal):
+        return shape
+    if operation_name is None and len(shape.names) > 1:
+        return Refusal(several_operations(len(shape.names)), "GRAPHQL_VALIDATION_FAILED")
+    if operation_name is not None and operation_name not in shape.names:
         return Refusal(f'Unknown operation named "{operation_name}"')
     return None
 
 
 @functools.lru_cache(maxsize=256)
-def _operation_names(query: str) -> tuple[str | None, ...] | Refusal:
+def shape_of(query: str) -> Shape | Refusal:
     """Clients send the same few documents from many sockets: each is parsed here once."""
     try:
         document = parse(query)
     except GraphQLSyntaxError as error:
         return Refusal(error.message)
-    return tuple(
-        d.name.value if d.name else None
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    names = tuple(o.name.value if o.name else None for o in operations)
+    lean = frozenset(n for n, o in zip(names, operations, strict=True) if follows_record_changed(o))
+    return Shape(names, lean)
+
+
+def _lean(query: str, operation_name: str | None) -> bool:
+    """Whether the operation (already found runnable) is a recordChanged subscription alone."""
+    shape = shape_of(query)
+    assert isinstance(shape, Shape)
+    return (operation_name if operation_name is not None else shape.names[0]) in shape.lean
 
 
 class Feed(Subscriber):
@@ -170,8 +185,10 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         schema = cast(strawberry.Schema, self.schema)
         query, variables, name = operation.query, operation.variables, operation.operation_name
-        following = await plan_for(schema, query, variables, name, self.context)
-        if following is None:
+        following = (
+            await plan_for(schema, query, variables, name, self.context) if _lean(query, name) else None
+        )
+        if following is None:  # not recordChanged alone, or something its lean path leaves to Strawberry
             await super().run_operation(operation)
             return
         # Read: the shared plan stands for them from here on, and idle sockets need not keep copies.
