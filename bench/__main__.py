@@ -37,7 +37,7 @@ from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.serving import server_config
 from aurum.settings import Settings
-from bench import analysis, realtime
+from bench import analysis, hostile, realtime
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
 REPETITIONS = 30
@@ -323,9 +323,15 @@ async def main() -> None:
     await nested()
     realtime.report(await realtime.measure())
     analysis.report(await analysis.measure())
+    hostile.report(await hostile.measure())
     print(f"\ntotal bench time {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":
-    parts = {"nested": nested, "analysis": analysis.main, "realtime": realtime.main}
+    parts = {
+        "nested": nested,
+        "analysis": analysis.main,
+        "realtime": realtime.main,
+        "hostile": hostile.main,
+    }
     asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())

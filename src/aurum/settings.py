@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=15, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
+    # Fields of a query once every fragment spread is replaced by its fragment (aurum.graphql.limits).
+    max_query_fields: int = Field(default=10_000, ge=100, le=1_000_000)
+    # Seconds of work one query or mutation may take before it is stopped (REQUEST_TIMEOUT).
+    request_timeout: float = Field(default=10.0, ge=0.01, le=600)
     # The most objects one request may ask for, and one user per minute (aurum.graphql.cost).
     max_query_cost: int = Field(default=50_000, ge=100, le=10_000_000)
     query_budget: int = Field(default=500_000, ge=100, le=100_000_000)

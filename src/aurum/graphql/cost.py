@@ -31,7 +31,6 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
-    OperationDefinitionNode,
     SelectionSetNode,
     ValueNode,
     VariableNode,
@@ -45,6 +44,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from aurum.graphql.anatomy import Anatomy, anatomy_of
+from aurum.graphql.documents import anatomy_for
 from aurum.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 log = structlog.get_logger(__name__)
@@ -56,61 +57,63 @@ PAGE_CONTAINERS = ("Connection", "Edge")  # their lists are the page, already co
 @dataclass(frozen=True)
 class Walk:
     schema: GraphQLSchema
-    fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
+    fragments: Mapping[str, int]
+    """Each fragment's cost per row of the object it is spread on, measured once (aurum.graphql.anatomy)."""
 
 
 def request_cost(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
+    schema: GraphQLSchema,
+    document: DocumentNode | Anatomy,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
 ) -> int:
     """The most objects the operation can return (the first operation when none is named)."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next((o for o in operations if operation_name is None or _named(o, operation_name)), None)
-    if chosen is None:
+    anatomy = document if isinstance(document, Anatomy) else anatomy_of(document)
+    chosen = anatomy.operation(operation_name)
+    root = schema.get_root_type(chosen.operation) if chosen is not None else None
+    if chosen is None or root is None:
         return 0
-    root = schema.get_root_type(chosen.operation)
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     defaults = {
         d.variable.name.value: value_from_ast_untyped(d.default_value)
         for d in chosen.variable_definitions or ()
         if d.default_value is not None
     }
-    walk = Walk(schema, fragments, {**defaults, **variables})
-    return _cost(chosen.selection_set, root, walk, 1) if root else 0
+    given = {**defaults, **variables}
+
+    def per_row(fragment: FragmentDefinitionNode, measured: Mapping[str, int]) -> int:
+        below = schema.get_type(fragment.type_condition.name.value)
+        return _cost(fragment.selection_set, below, Walk(schema, given, measured)) if below else 0
+
+    return _cost(chosen.selection_set, root, Walk(schema, given, anatomy.fold(per_row)))
 
 
-def _named(operation: OperationDefinitionNode, name: str) -> bool:
-    return operation.name is not None and operation.name.value == name
-
-
-def _cost(selections: SelectionSetNode, parent: GraphQLNamedType, walk: Walk, rows: int) -> int:
+def _cost(selections: SelectionSetNode, parent: GraphQLNamedType, walk: Walk) -> int:
+    """The objects these selections can return per row of ``parent``."""
     total = 0
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
-            total += _field_cost(selection, parent, walk, rows)
+            total += _field_cost(selection, parent, walk)
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
             below = walk.schema.get_type(condition.name.value) if condition else parent
-            total += _cost(selection.selection_set, below or parent, walk, rows)
+            total += _cost(selection.selection_set, below or parent, walk)
         elif isinstance(selection, FragmentSpreadNode):
-            fragment = walk.fragments.get(selection.name.value)
-            below = walk.schema.get_type(fragment.type_condition.name.value) if fragment else None
-            if fragment is not None and below is not None:
-                total += _cost(fragment.selection_set, below, walk, rows)
+            total += walk.fragments.get(selection.name.value, 0)
     return total
 
 
-def _field_cost(node: FieldNode, parent: GraphQLNamedType, walk: Walk, rows: int) -> int:
+def _field_cost(node: FieldNode, parent: GraphQLNamedType, walk: Walk) -> int:
     definition = getattr(parent, "fields", {}).get(node.name.value)
     if definition is None or node.selection_set is None:
         return 0  # scalars, introspection
     named = get_named_type(definition.type)
     if not is_composite_type(named):
         return 0
+    below = _cost(node.selection_set, named, walk)
     if parent.name.endswith(PAGE_CONTAINERS):
-        return _cost(node.selection_set, named, walk, rows)
-    size = _size(node, definition, walk)
-    return rows * size + _cost(node.selection_set, named, walk, rows * size)
+        return below
+    return _size(node, definition, walk) * (1 + below)
 
 
 def _size(node: FieldNode, definition: GraphQLField, walk: Walk) -> int:
@@ -150,17 +153,16 @@ class CostLimit(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
-        document = ctx.graphql_document
-        if ctx.result is None and document is not None:
-            error = await self._refusal(document)
+        if ctx.result is None and ctx.graphql_document is not None:
+            error = await self._refusal()
             if error is not None:
                 ctx.result = ExecutionResult(data=None, errors=[error])
         yield
 
-    async def _refusal(self, document: DocumentNode) -> GraphQLError | None:
+    async def _refusal(self) -> GraphQLError | None:
         ctx = self.execution_context
         context = ctx.context
-        cost = request_cost(ctx.schema._schema, document, ctx.operation_name, ctx.variables or {})
+        cost = request_cost(ctx.schema._schema, anatomy_for(ctx), ctx.operation_name, ctx.variables or {})
         if cost > self.limit:
             message = (
                 f"The query could return {cost:,} objects; the limit is {self.limit:,}: "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import structlog
 from graphql import (
@@ -14,18 +14,18 @@ from graphql import (
     GraphQLError,
     GraphQLSyntaxError,
     InlineFragmentNode,
-    Node,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
 )
-from graphql.language.ast import QUERY_DOCUMENT_KEYS
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from aurum.errors import DomainError, DomainErrors, ErrorCode
+from aurum.graphql.anatomy import Anatomy, ast_nodes
+from aurum.graphql.documents import anatomy_for, prepared_for
 
 log = structlog.get_logger("aurum.graphql")
 
@@ -81,37 +81,37 @@ class AnonymousGate(SchemaExtension):
     """Anonymous callers reach only the sign-in mutations and introspection: nothing else even starts."""
 
     def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
-        document = self.execution_context.graphql_document
-        if not context.is_authenticated and document is not None:
-            fields = _root_fields(document.definitions, self.execution_context.operation_name)
-            if not fields <= PUBLIC_FIELDS:
-                message = context.auth_error or "Sign in to do this: send 'Authorization: Bearer <token>'"
-                error = GraphQLError(message, extensions={"code": ErrorCode.UNAUTHENTICATED.value})
-                self.execution_context.result = ExecutionResult(data=None, errors=[error])
+        ctx = self.execution_context
+        anonymous = not ctx.context.is_authenticated and ctx.graphql_document is not None
+        if anonymous and not root_fields(anatomy_for(ctx), ctx.operation_name) <= PUBLIC_FIELDS:
+            message = ctx.context.auth_error or "Sign in to do this: send 'Authorization: Bearer <token>'"
+            error = GraphQLError(message, extensions={"code": ErrorCode.UNAUTHENTICATED.value})
+            ctx.result = ExecutionResult(data=None, errors=[error])
         yield
 
 
-def _root_fields(definitions: object, operation_name: str | None) -> set[str]:
-    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]  # type: ignore[attr-defined]
-    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}  # type: ignore[attr-defined]
-    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+def root_fields(anatomy: Anatomy, operation_name: str | None) -> frozenset[str]:
+    """The names of the fields at the root of the operation, through its fragments (each looked at once)."""
+    operation = anatomy.operation(operation_name)
+    if operation is None:
+        return frozenset()
+
+    def fields(fragment: FragmentDefinitionNode, measured: Mapping[str, frozenset[str]]) -> frozenset[str]:
+        return _top_fields(fragment.selection_set, measured)
+
+    return _top_fields(operation.selection_set, anatomy.fold(fields))
+
+
+def _top_fields(selections: SelectionSetNode, fragments: Mapping[str, frozenset[str]]) -> frozenset[str]:
     names: set[str] = set()
-    for operation in chosen[:1]:
-        _collect(operation.selection_set, fragments, names)
-    return names
-
-
-def _collect(
-    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], names: set[str]
-) -> None:
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
             names.add(selection.name.value)
         elif isinstance(selection, InlineFragmentNode):
-            _collect(selection.selection_set, fragments, names)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-            _collect(fragments[selection.name.value].selection_set, fragments, names)
+            names |= _top_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            names |= fragments.get(selection.name.value, frozenset())
+    return frozenset(names)
 
 
 class ScopeGate(SchemaExtension):
@@ -139,7 +139,7 @@ class NulGuard(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.result is None and (_has_nul(ctx.variables) or _has_nul_literal(ctx.graphql_document)):
+        if ctx.result is None and (_has_nul(ctx.variables) or _has_nul_literal(ctx)):
             error = GraphQLError(
                 "Text cannot contain the NUL character (U+0000)",
                 extensions={"code": ErrorCode.BAD_USER_INPUT.value},
@@ -158,25 +158,13 @@ def _has_nul(value: object) -> bool:
     return False
 
 
-def _has_nul_literal(document: DocumentNode | None) -> bool:
-    return document is not None and any(
-        isinstance(node, StringValueNode) and "\x00" in node.value for node in ast_nodes(document)
+def _has_nul_literal(ctx: ExecutionContext) -> bool:
+    prepared = prepared_for(ctx)
+    if prepared is not None:
+        return prepared.nul_literal
+    return ctx.graphql_document is not None and any(
+        isinstance(node, StringValueNode) and "\x00" in node.value for node in ast_nodes(ctx.graphql_document)
     )
-
-
-def ast_nodes(*roots: Node | None) -> Iterator[Node]:
-    """Every node under the roots, themselves included, in no particular order: a plain walk over the keys
-    that hold nodes (a third of the time of graphql's visitor, which also wants a class per use)."""
-    stack: list[Node] = [root for root in roots if root is not None]
-    while stack:
-        node = stack.pop()
-        yield node
-        for key in QUERY_DOCUMENT_KEYS.get(node.kind, ()):
-            value = getattr(node, key, None)
-            if isinstance(value, tuple | list):
-                stack.extend(value)
-            elif value is not None:
-                stack.append(value)
 
 
 class ErrorFormatting(SchemaExtension):
@@ -202,7 +190,7 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         extensions = dict[str, object](error.extensions or {})
         if "code" not in extensions:
-            extensions["code"] = _code_of_rejected_query(error)
+            extensions["code"] = rejected_query_code(error)
         return _with(error, error.message, extensions)
     log.error(
         "unexpected error",
@@ -221,7 +209,8 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
 TOO_MANY_TOKENS = re.compile(r"Syntax Error: Document contains more than \d+ tokens\. Parsing aborted\.")
 
 
-def _code_of_rejected_query(error: GraphQLError) -> str:
+def rejected_query_code(error: GraphQLError) -> str:
+    """The code of an error graphql-core found in the document: too many tokens is too complex."""
     if isinstance(error, GraphQLSyntaxError) and TOO_MANY_TOKENS.fullmatch(error.message):
         return "QUERY_TOO_COMPLEX"
     return "GRAPHQL_VALIDATION_FAILED"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from aurum.account.graphql import AccountMutation
 from aurum.analytics.graphql import AlignmentQuery
@@ -18,6 +20,7 @@ from aurum.auth.devices import SessionMutation, SessionQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
 from aurum.graphql.cost import CostLimit
+from aurum.graphql.documents import Documents
 from aurum.graphql.extensions import (
     AnonymousGate,
     ErrorFormatting,
@@ -26,7 +29,7 @@ from aurum.graphql.extensions import (
     ScopeGate,
     format_error,
 )
-from aurum.graphql.limits import alias_limit, depth_limit
+from aurum.graphql.limits import Limits
 from aurum.graphql.node import NodeQuery
 from aurum.hrm.graphql.insights import InsightMutation, InsightQuery
 from aurum.hrm.graphql.live import HrmSubscription
@@ -103,8 +106,42 @@ Mutation = described(
 
 
 class AurumSchema(strawberry.Schema):
-    """Every result leaves with stable error codes, subscription events included (extensions wrap an
-    operation, not each event of a stream); the unexpected is logged once, with the request id."""
+    """Documents prepared once per text off the event loop (aurum.graphql.documents); queries and mutations
+    on a time budget; every result leaving with stable error codes, subscription events included
+    (extensions wrap an operation, not each event of a stream); the unexpected logged once, with the
+    request id."""
+
+    documents: Documents
+    request_timeout: float
+
+    async def _execute_operation(self, execution_context: ExecutionContext, *args: Any, **kwargs: Any) -> Any:
+        """A query or mutation, over HTTP or a WebSocket, stopped once it has run for longer than the
+        request timeout: a database that answers slowly, a lock held for long, work that grew too large."""
+        budget = asyncio.timeout(self.request_timeout)
+        try:
+            async with budget:
+                return await super()._execute_operation(execution_context, *args, **kwargs)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+        message = (
+            f"The request took more than {self.request_timeout:g} s and was stopped: ask for less at once "
+            "(a mutation's changes are kept whole or not at all)"
+        )
+        return ExecutionResult(
+            data=None, errors=[GraphQLError(message, extensions={"code": "REQUEST_TIMEOUT"})]
+        )
+
+    async def _prepare_operation_async(
+        self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
+    ) -> PreExecutionError | None:
+        if context.graphql_document is None and context.query:
+            prepared = await self.documents.prepare(context.query)
+            context.pre_execution_errors = list(prepared.errors)  # validated already: Strawberry skips it
+            if prepared.document is None:
+                return PreExecutionError(data=None, errors=list(prepared.errors))
+            context.graphql_document = prepared.document
+        return await super()._prepare_operation_async(context, extensions_runner)
 
     async def _handle_execution_result(
         self, context: ExecutionContext, result: Any, extensions_runner: Any, **options: Any
@@ -121,26 +158,16 @@ class AurumSchema(strawberry.Schema):
         """Expected errors are answers, not log lines."""
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    rules = [depth_limit(settings.max_query_depth), alias_limit(settings.max_aliases)]
+def build_schema(settings: Settings) -> AurumSchema:
     extensions: list[object] = [
         ErrorFormatting,
         OperationChoice,
         AnonymousGate,
         ScopeGate,
         NulGuard,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: CostLimit(settings.max_query_cost, settings.query_budget),
-        # Clients send the same few documents again and again: parse and validate each once.
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(rules),
     ]
-    if not settings.is_development:
-        from strawberry.extensions import DisableIntrospection
-
-        extensions.append(DisableIntrospection)
-    return AurumSchema(
+    schema = AurumSchema(
         query=Query,
         mutation=Mutation,
         subscription=described(
@@ -149,6 +176,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ),
         extensions=extensions,  # type: ignore[arg-type]
     )
+    limits = Limits(settings.max_query_depth, settings.max_aliases, settings.max_query_fields)
+    schema.documents = Documents(
+        schema._schema, limits, settings.max_tokens, production=not settings.is_development
+    )
+    schema.request_timeout = settings.request_timeout
+    return schema
 
 
 def schema_sdl(settings: Settings) -> str:

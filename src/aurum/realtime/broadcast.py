@@ -32,8 +32,9 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.types.graphql import OperationType
 
+from aurum.graphql.anatomy import ast_nodes
 from aurum.graphql.context import Context
-from aurum.graphql.extensions import ast_nodes, format_error
+from aurum.graphql.extensions import format_error
 from aurum.realtime.graphql import ChangeEvent, EntityType
 from aurum.realtime.reading import Change
 

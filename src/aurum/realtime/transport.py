@@ -13,7 +13,6 @@ from typing import Any, cast
 
 import orjson
 import strawberry
-from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -27,7 +26,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.utils.aio import aclosing
 
 from aurum.graphql.context import Context
-from aurum.graphql.extensions import several_operations
+from aurum.graphql.documents import Prepared, documents_of
+from aurum.graphql.extensions import rejected_query_code, several_operations
 from aurum.realtime.broadcast import Following, failure, follows_record_changed, plan_for, render
 from aurum.realtime.graphql import decode_cursor, wanted_types
 from aurum.realtime.reading import Change
@@ -80,47 +80,27 @@ class Refusal:
     code: str | None = None  # None: the socket closes 4400, as graphql-ws closes it for these
 
 
-@dataclass(frozen=True)
-class Shape:
-    """What a document's text says before anything runs: its operations, and which of them subscribe to
-    recordChanged alone (those take the lean path; anything else is Strawberry's to run)."""
-
-    names: tuple[str | None, ...]
-    lean: frozenset[str | None]
-
-
-def unrunnable(query: str, operation_name: str | None) -> Refusal | None:
+def unrunnable(prepared: Prepared, operation_name: str | None) -> Refusal | None:
     """Why the document cannot run, known before Strawberry tries (it fails on these without a word to the
-    client): a syntax error or an unknown operation closes the socket; several operations and no name is an
-    ``error`` of the operation."""
-    shape = shape_of(query)
-    if isinstance(shape, Refusal):
-        return shape
-    if operation_name is None and len(shape.names) > 1:
-        return Refusal(several_operations(len(shape.names)), "GRAPHQL_VALIDATION_FAILED")
-    if operation_name is not None and operation_name not in shape.names:
+    client): a syntax error or an unknown operation closes the socket; several operations and no name, or a
+    document over the size limits, is an ``error`` of the operation."""
+    if prepared.anatomy is None:
+        error = prepared.errors[0]
+        code = rejected_query_code(error)
+        return Refusal(error.message, code if code == "QUERY_TOO_COMPLEX" else None)
+    names = [o.name.value if o.name else None for o in prepared.anatomy.operations]
+    if operation_name is None and len(names) > 1:
+        return Refusal(several_operations(len(names)), "GRAPHQL_VALIDATION_FAILED")
+    if operation_name is not None and operation_name not in names:
         return Refusal(f'Unknown operation named "{operation_name}"')
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def shape_of(query: str) -> Shape | Refusal:
-    """Clients send the same few documents from many sockets: each is parsed here once."""
-    try:
-        document = parse(query)
-    except GraphQLSyntaxError as error:
-        return Refusal(error.message)
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    names = tuple(o.name.value if o.name else None for o in operations)
-    lean = frozenset(n for n, o in zip(names, operations, strict=True) if follows_record_changed(o))
-    return Shape(names, lean)
-
-
-def _lean(query: str, operation_name: str | None) -> bool:
+def _lean(prepared: Prepared, operation_name: str | None) -> bool:
     """Whether the operation (already found runnable) is a recordChanged subscription alone."""
-    shape = shape_of(query)
-    assert isinstance(shape, Shape)
-    return (operation_name if operation_name is not None else shape.names[0]) in shape.lean
+    assert prepared.anatomy is not None
+    operation = prepared.anatomy.operation(operation_name)
+    return operation is not None and follows_record_changed(operation)
 
 
 class Feed(Subscriber):
@@ -175,7 +155,9 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        refusal = unrunnable(operation.query, operation.operation_name)
+        schema = cast(strawberry.Schema, self.schema)
+        prepared = await documents_of(schema).prepare(operation.query)
+        refusal = unrunnable(prepared, operation.operation_name)
         if refusal is not None:
             self.operations.pop(operation.id, None)
             if refusal.code is None:
@@ -183,10 +165,9 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             else:
                 await self._refuse(operation.id, refusal.message, refusal.code)
             return
-        schema = cast(strawberry.Schema, self.schema)
         query, variables, name = operation.query, operation.variables, operation.operation_name
         following = (
-            await plan_for(schema, query, variables, name, self.context) if _lean(query, name) else None
+            await plan_for(schema, query, variables, name, self.context) if _lean(prepared, name) else None
         )
         if following is None:  # not recordChanged alone, or something its lean path leaves to Strawberry
             await super().run_operation(operation)
