@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def running(pid: int) -> bool:
 
 
 async def test_engines_stop_on_exit_and_keep_their_data(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, secret_key="x" * 40)
+    settings = Settings(data_dir=tmp_path, secret_key=secrets.token_urlsafe(48))
     async with embedded_endpoints(settings) as endpoints:
         pid = postmaster_pid(tmp_path)
         assert pid is not None

@@ -13,8 +13,12 @@ import structlog
 from graphql import GraphQLError
 
 from aurum.graphql.extensions import format_error
-from aurum.settings import Settings
+from aurum.resources import Resources
+from aurum.settings import Environment, Settings
+from tests.conftest import register
 from tests.support import GraphQLClient
+from tests.test_realtime import app_server
+from tests.ws import signed_in
 
 LEAKS = ("Traceback", 'File "', "sqlalchemy", "asyncpg", "site-packages")
 
@@ -311,3 +315,49 @@ async def test_a_malformed_id_among_several_names_its_place_and_is_not_echoed_wh
     errors = body["errors"]
     assert {tuple(e["extensions"]["field"]) for e in errors} <= {("ids", "0"), ("ids", "1")}
     assert all(e["extensions"]["code"] == "BAD_USER_INPUT" and len(e["message"]) < 120 for e in errors)
+
+
+SUGGESTING = [
+    ("{ viewr { id } }", None),
+    ("{ viewer { emial } }", None),
+    ("{ tasks(filtr: {}) { totalCount } }", None),
+    ("{ tasks(filter: {status: [TOD]}) { totalCount } }", None),
+    ("query($s: [TaskStatus!]) { tasks(filter: {status: $s}) { totalCount } }", {"s": ["TOD"]}),
+]
+
+
+SUBSCRIBING = [
+    ("subscription($t: [EntityType!]) { recordChanged(entityTypes: $t) { cursor } }", {"t": ["TASKK"]}),
+    ("subscription { insightCreated { titel } }", None),
+    (  # a directive on the root field: Strawberry's own path, not the lean one
+        "subscription($t: [EntityType!]) { recordChanged(entityTypes: $t) @include(if: true) { cursor } }",
+        {"t": ["TASKK"]},
+    ),
+    ("subscription { notificationCreatd { id } }", None),
+]
+
+
+async def suggestions(url: str, person: GraphQLClient) -> list[str]:
+    found = []
+    for document, variables in SUGGESTING:
+        body = assert_clean(await person.post(document, variables))
+        found += [e["message"] for e in body["errors"] if "Did you mean" in e["message"]]
+    async with signed_in(url, person.token or "") as ws:
+        for document, variables in SUBSCRIBING:
+            operation = await ws.subscribe(document, variables)
+            message = await ws.receive()
+            assert (message["id"], message["type"]) == (operation, "error"), message
+            found += [e["message"] for e in message["payload"] if "Did you mean" in e["message"]]
+    return found
+
+
+async def test_production_suggests_no_names_of_its_schema(settings: Settings, resources: Resources) -> None:
+    """With introspection off, "Did you mean 'viewer'?" would hand out the schema one typo at a time."""
+    for env, suggesting in ((Environment.DEVELOPMENT, True), (Environment.PRODUCTION, False)):
+        async with app_server(settings, resources, env=env) as url, httpx.AsyncClient(base_url=url) as http:
+            person = await register(http)
+            assert bool(await suggestions(url, person)) is suggesting, env
+            if env is Environment.PRODUCTION:
+                body = assert_clean(await person.post("{ __schema { types { name } } }"))
+                assert set(codes(body)) == {"GRAPHQL_VALIDATION_FAILED"}
+                assert "introspection" in body["errors"][0]["message"].lower()

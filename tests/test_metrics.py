@@ -7,7 +7,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from aurum.resources import Resources
-from aurum.settings import Settings
+from aurum.settings import Environment, Settings
 from tests.support import GraphQLClient, wait_for
 from tests.test_realtime import app_server
 from tests.ws import signed_in
@@ -77,3 +77,15 @@ async def test_a_metrics_token_guards_the_endpoint(settings: Settings, resources
             await http.get("/metrics", headers={"authorization": "Bearer wrong-token-0123456789"})
         ).status_code == 401
         assert ("aurum_db_pool_size", ()) in await scrape(http, authorization=f"Bearer {token}")
+
+
+async def test_production_never_serves_metrics_without_a_token(
+    settings: Settings, resources: Resources
+) -> None:
+    async with (
+        app_server(settings, resources, env=Environment.PRODUCTION) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        response = await http.get("/metrics")
+        assert response.status_code == 403
+        assert "AURUM_METRICS_TOKEN" in response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -96,11 +97,31 @@ def test_production_needs_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AURUM_ENV", "production")
     with pytest.raises(SettingsError) as raised:
         load_settings()
-    assert names(str(raised.value), "AURUM_SECRET_KEY"), str(raised.value)
-    monkeypatch.setenv("AURUM_SECRET_KEY", "s" * 40)
+    assert str(raised.value).startswith("invalid setting AURUM_SECRET_KEY: is required"), str(raised.value)
+    key = secrets.token_urlsafe(48)
+    monkeypatch.setenv("AURUM_SECRET_KEY", key)
     settings = load_settings()
     assert not settings.is_development
-    assert settings.signing_key == "s" * 40
+    assert settings.signing_key == key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [" " * 32, "s" * 40, "abcd" * 8, "passwordpasswordpasswordpassword", "correct horse battery staple 1234"],
+)
+def test_a_secret_key_easy_to_guess_is_refused(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("AURUM_SECRET_KEY", key)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith("invalid setting AURUM_SECRET_KEY: is too easy to guess"), message
+    assert "secrets.token_urlsafe" in message
+
+
+@pytest.mark.parametrize("key", [secrets.token_hex(16), secrets.token_urlsafe(32), secrets.token_urlsafe(64)])
+def test_a_random_secret_key_is_taken(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("AURUM_SECRET_KEY", key)
+    assert load_settings().signing_key == key
 
 
 def test_a_short_secret_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

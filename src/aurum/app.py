@@ -118,7 +118,10 @@ def build_app(
             Route("/api/health", readiness),
             # Every method reaches the view, which answers each the way GraphQL clients read errors.
             Route(GRAPHQL_PATH, BodyGuard(graphql, settings.max_request_bytes)),
-            Route("/metrics", metrics_endpoint(metrics, settings.metrics_token)),
+            Route(
+                "/metrics",
+                metrics_endpoint(metrics, settings.metrics_token, production=not settings.is_development),
+            ),
             Route("/account/exports/{export_id}", download_export),
             Route("/files/{resource_id}", download_file),
             Route("/auth/google/start", google.start),

@@ -111,10 +111,18 @@ class Measured:
             self.metrics.observe(route_of(scope["path"]), scope["method"], status, elapsed)
 
 
-def endpoint(metrics: Metrics, token: str | None) -> Callable[[Request], Awaitable[Response]]:
-    """``/metrics``; with ``AURUM_METRICS_TOKEN`` set, only for ``Authorization: Bearer <token>``."""
+CLOSED = "/metrics needs AURUM_METRICS_TOKEN in production: set it, and scrape with 'Authorization: Bearer …'"
+
+
+def endpoint(
+    metrics: Metrics, token: str | None, *, production: bool
+) -> Callable[[Request], Awaitable[Response]]:
+    """``/metrics``; with ``AURUM_METRICS_TOKEN`` set, only for ``Authorization: Bearer <token>``. In
+    production it is never open: without a token it is closed, as the operator would not expect it open."""
 
     async def serve(request: Request) -> Response:
+        if token is None and production:
+            return Response(CLOSED, status_code=403)
         if token is not None:
             presented = request.headers.get("authorization", "")
             if not secrets.compare_digest(presented.encode(), f"Bearer {token}".encode()):

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from zxcvbn import zxcvbn
 
 
 class Environment(StrEnum):
@@ -20,6 +21,22 @@ class Environment(StrEnum):
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message is one line naming it."""
+
+
+class SettingProblem(ValueError):
+    """What is wrong with a setting that only the settings together can tell, naming that setting."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+# A signing key must be hard to guess, not only long: 32 spaces are long. zxcvbn estimates the guesses an
+# attacker needs. Its estimates for random 32-character hex keys (128 bits) ran from 10^27.9 to 10^35 over a
+# thousand of them; 10^26 admits all of those and refuses repetitions, keyboard walks and sentences of
+# common words ("correct horse battery staple 1234": 10^24.8).
+SECRET_KEY_GUESSES_LOG10 = 26
+MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class Settings(BaseSettings):
@@ -161,12 +178,22 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value) < 32:
+            raise ValueError(f"must be at least 32 characters; make one with {MAKE_SECRET_KEY}")
+        if zxcvbn(value[:72])["guesses_log10"] < SECRET_KEY_GUESSES_LOG10:
+            raise ValueError(f"is too easy to guess: use a random key, e.g. from {MAKE_SECRET_KEY}")
+        return value
+
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
         if self.env is Environment.PRODUCTION and not self.secret_key:
-            raise ValueError("AURUM_SECRET_KEY is required when AURUM_ENV=production")
-        if self.secret_key is not None and len(self.secret_key) < 32:
-            raise ValueError("AURUM_SECRET_KEY must be at least 32 characters")
+            message = f"is required when AURUM_ENV=production; make one with {MAKE_SECRET_KEY}"
+            raise SettingProblem("AURUM_SECRET_KEY", message)
         return self
 
     @property
@@ -194,7 +221,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
+        problem = error.get("ctx", {}).get("error")
+        if isinstance(problem, SettingProblem):
+            raise SettingsError(f"invalid setting {problem.setting}: {problem}") from None
         name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
         # Fields with aliases report the alias (already AURUM_…); the others their field name.
         location = name if name.startswith("AURUM_") or not error["loc"] else "AURUM_" + name
-        raise SettingsError(f"invalid setting {location}: {error['msg']}") from None
+        message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing to an operator
+        raise SettingsError(f"invalid setting {location}: {message}") from None

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -105,6 +106,15 @@ Mutation = described(
 )
 
 
+class DiscreetExecution(StrawberryGraphQLCoreExecutionContext):
+    """Production's executor: a variable's coercion error suggests no name of the schema ("Did you mean
+    the enum value 'TASK'?"), which introspection being off would otherwise give away a typo at a time."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        return super().build(*args, **{**kwargs, "hide_suggestions": True})
+
+
 class AurumSchema(strawberry.Schema):
     """Documents prepared once per text off the event loop (aurum.graphql.documents); queries and mutations
     on a time budget; every result leaving with stable error codes, subscription events included
@@ -175,6 +185,7 @@ def build_schema(settings: Settings) -> AurumSchema:
             "Following changes live, over graphql-transport-ws.",
         ),
         extensions=extensions,  # type: ignore[arg-type]
+        execution_context_class=None if settings.is_development else DiscreetExecution,
     )
     limits = Limits(settings.max_query_depth, settings.max_aliases, settings.max_query_fields)
     schema.documents = Documents(

@@ -34,6 +34,7 @@ from strawberry.types.graphql import OperationType
 
 from aurum.graphql.anatomy import ast_nodes
 from aurum.graphql.context import Context
+from aurum.graphql.documents import documents_of
 from aurum.graphql.extensions import format_error
 from aurum.realtime.graphql import ChangeEvent, EntityType
 from aurum.realtime.reading import Change
@@ -81,7 +82,12 @@ async def plan_for(
     if operation is None or root is None or context.principal is None:
         return None
     # Coerced without building an executor: its reference cycles would linger as garbage per subscription.
-    coerced = get_variable_values(schema._schema, operation.variable_definitions or (), variables or {})
+    coerced = get_variable_values(
+        schema._schema,
+        operation.variable_definitions or (),
+        variables or {},
+        hide_suggestions=documents_of(schema).hide_suggestions,
+    )
     if isinstance(coerced, list):
         return None
     field = schema._schema.subscription_type.fields[ROOT_FIELD]  # type: ignore[union-attr]
