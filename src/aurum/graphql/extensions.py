@@ -26,6 +26,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from aurum.errors import DomainError, DomainErrors, ErrorCode
+from aurum.unavailable import MESSAGE, SERVICE_UNAVAILABLE, is_unavailable, reason
 
 log = structlog.get_logger("aurum.graphql")
 
@@ -204,6 +205,8 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if "code" not in extensions:
             extensions["code"] = _code_of_rejected_query(error)
         return _with(error, error.message, extensions)
+    if is_unavailable(original):
+        return _unavailable(error, original, request_id)
     log.error(
         "unexpected error",
         request_id=request_id,
@@ -215,6 +218,17 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         nodes=error.nodes,
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
+def _unavailable(error: GraphQLError, original: BaseException, request_id: str | None) -> GraphQLError:
+    """Not a bug, so no traceback: one line saying what is down, and an answer saying to come back."""
+    log.warning("dependency unavailable", request_id=request_id, path=error.path, reason=reason(original))
+    return GraphQLError(
+        MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": SERVICE_UNAVAILABLE, "requestId": request_id},
     )
 
 
