@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+from python_multipart.multipart import parse_options_header
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -88,6 +89,36 @@ async def download_file(request: Request) -> Response:
     )
 
 
+JSON = b"application/json"
+MULTIPART = b"multipart/form-data"
+ACCEPTED = (
+    "Send the request as application/json (UTF-8), or as multipart/form-data for file uploads (the GraphQL "
+    "multipart request spec)"
+)
+
+
+def media_type_refusal(content_types: list[bytes]) -> Response | None:
+    """Why a POST body's (single) Content-Type is not one we read, as a 415; None when it is."""
+    if not content_types:
+        return refusal(415, "UNSUPPORTED_MEDIA_TYPE", f"{ACCEPTED}: the request has no Content-Type")
+    media_type, options = parse_options_header(content_types[0])
+    charset = options.get(b"charset", b"utf-8").lower()
+    if media_type == MULTIPART or (media_type == JSON and charset in (b"utf-8", b"utf8")):
+        return None
+    named = content_types[0].decode("latin-1")[:100]
+    return refusal(415, "UNSUPPORTED_MEDIA_TYPE", f"{ACCEPTED}, not '{named}'")
+
+
+def canonical(content_type: bytes) -> bytes:
+    """A Content-Type as the view compares it: the media type in lower case (they are case-insensitive),
+    and of the parameters only a multipart body's boundary, which is not."""
+    media_type, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if media_type != MULTIPART or boundary is None:
+        return media_type
+    return MULTIPART + b'; boundary="' + boundary.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
 class BodyTooLarge(Exception):
     """The request body passed ``MAX_BODY`` while it was being read."""
 
@@ -96,7 +127,11 @@ TOO_LARGE = f"The request is larger than {MAX_BODY // MB} MB; files may be at mo
 
 
 class BodyGuard:
-    """In front of the GraphQL view, every request body is capped, refused from its Content-Length or
+    """In front of the GraphQL view, every request body is read one way and capped. One Content-Type, of
+    the media types GraphQL over HTTP takes (application/json, in UTF-8) or the multipart request spec
+    uses (multipart/form-data), else 400 or 415 before anything is read: the view and this guard would
+    otherwise each read their own header, and Strawberry takes anything naming JSON (``text/plain,
+    application/json``: a CORS simple request) as JSON. The body is refused from its Content-Length or
     stopped as soon as the bytes read pass the cap (413): a multipart upload at ``MAX_BODY`` (smaller
     per-kind caps are counted as the file is stored), anything else at ``max_body``. A multipart POST also
     needs a non-simple header, so no cross-site form can post one (CSRF)."""
@@ -110,11 +145,24 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        headers = scope.get("headers") or []
+        content_types = [value for name, value in headers if name == b"content-type"]
+        refused = media_type_refusal(content_types) if scope["method"] == "POST" else None
+        if len(content_types) > 1:
+            refused = refusal(400, "BAD_REQUEST", f"Send one Content-Type header, not {len(content_types)}")
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        named = dict(headers)
         cap, too_large = self.max_body, self.too_large
-        if content_type == b"multipart/form-data":
-            if not any(headers.get(name, b"").strip() for name in CSRF_HEADERS):
+        if content_types:
+            # What the view reads is what was checked here: the type in the one form Strawberry compares.
+            content_type = canonical(content_types[0])
+            named[b"content-type"] = content_type
+            scope["headers"] = [(n, v) for n, v in headers if n != b"content-type"]
+            scope["headers"].append((b"content-type", content_type))
+        if named.get(b"content-type", b"").startswith(MULTIPART):
+            if not any(named.get(name, b"").strip() for name in CSRF_HEADERS):
                 message = (
                     "Multipart requests need an 'x-apollo-operation-name' or 'apollo-require-preflight' "
                     "header (CSRF protection)"
@@ -122,7 +170,7 @@ class BodyGuard:
                 await refusal(400, "BAD_REQUEST", message)(scope, receive, send)
                 return
             cap, too_large = MAX_BODY, TOO_LARGE
-        length = headers.get(b"content-length")
+        length = named.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             await refusal(413, "PAYLOAD_TOO_LARGE", too_large)(scope, receive, send)
             return
