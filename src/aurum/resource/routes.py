@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from python_multipart.multipart import parse_options_header
 from sqlalchemy import select
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,8 @@ from aurum.ids import parse_global_id, parse_uuid
 from aurum.resource.model import Resource
 from aurum.resource.service import LARGEST_CAP, MB, storage_for
 from aurum.resources import Resources
+
+log = structlog.get_logger(__name__)
 
 NOT_FOUND = {"error": "NOT_FOUND", "message": "No file here"}
 MAX_BODY = LARGEST_CAP + MB
@@ -200,3 +203,7 @@ class BodyGuard:
             if started:
                 raise
             await refusal(413, "PAYLOAD_TOO_LARGE", too_large)(scope, receive, send)
+        except ClientDisconnect:
+            # Everyday (a closed tab, a lost network), and nobody is left to answer: a line, not a traceback.
+            request_id = scope.get("state", {}).get("request_id")
+            log.info("client disconnected mid-request", request_id=request_id, bytes_received=received)
