@@ -112,6 +112,22 @@ def media_type_refusal(content_types: list[bytes]) -> Response | None:
     return refusal(415, "UNSUPPORTED_MEDIA_TYPE", f"{ACCEPTED}, not '{named}'")
 
 
+def checked_content_type(scope: Scope) -> bytes | Response:
+    """The request's one Content-Type (empty: none), put back into the scope in canonical form so that
+    the view reads what was checked here; or the refusal of it."""
+    headers = scope.get("headers") or []
+    found = [value for name, value in headers if name == b"content-type"]
+    if len(found) > 1:
+        return refusal(400, "BAD_REQUEST", f"Send one Content-Type header, not {len(found)}")
+    refused = media_type_refusal(found) if scope["method"] == "POST" else None
+    if refused is not None or not found:
+        return refused or b""
+    content_type = canonical(found[0])
+    others = [(name, value) for name, value in headers if name != b"content-type"]
+    scope["headers"] = [*others, (b"content-type", content_type)]
+    return content_type
+
+
 def canonical(content_type: bytes) -> bytes:
     """A Content-Type as the view compares it: the media type in lower case (they are case-insensitive),
     and of the parameters only a multipart body's boundary, which is not."""
@@ -126,6 +142,10 @@ class BodyTooLarge(Exception):
     """The request body passed ``MAX_BODY`` while it was being read."""
 
 
+NO_CSRF_HEADER = (
+    "Multipart requests need an 'x-apollo-operation-name' or 'apollo-require-preflight' header (CSRF "
+    "protection)"
+)
 TOO_LARGE = f"The request is larger than {MAX_BODY // MB} MB; files may be at most {LARGEST_CAP // MB} MB"
 
 
@@ -148,34 +168,21 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers") or []
-        content_types = [value for name, value in headers if name == b"content-type"]
-        refused = media_type_refusal(content_types) if scope["method"] == "POST" else None
-        if len(content_types) > 1:
-            refused = refusal(400, "BAD_REQUEST", f"Send one Content-Type header, not {len(content_types)}")
+        content_type = checked_content_type(scope)
+        if isinstance(content_type, Response):
+            await content_type(scope, receive, send)
+            return
+        multipart = content_type.startswith(MULTIPART)
+        cap, too_large = (MAX_BODY, TOO_LARGE) if multipart else (self.max_body, self.too_large)
+        headers = dict(scope["headers"])
+        refused = None
+        if multipart and not any(headers.get(name, b"").strip() for name in CSRF_HEADERS):
+            refused = refusal(400, "BAD_REQUEST", NO_CSRF_HEADER)
+        length = headers.get(b"content-length")
+        if refused is None and length is not None and (not length.isdigit() or int(length) > cap):
+            refused = refusal(413, "PAYLOAD_TOO_LARGE", too_large)
         if refused is not None:
             await refused(scope, receive, send)
-            return
-        named = dict(headers)
-        cap, too_large = self.max_body, self.too_large
-        if content_types:
-            # What the view reads is what was checked here: the type in the one form Strawberry compares.
-            content_type = canonical(content_types[0])
-            named[b"content-type"] = content_type
-            scope["headers"] = [(n, v) for n, v in headers if n != b"content-type"]
-            scope["headers"].append((b"content-type", content_type))
-        if named.get(b"content-type", b"").startswith(MULTIPART):
-            if not any(named.get(name, b"").strip() for name in CSRF_HEADERS):
-                message = (
-                    "Multipart requests need an 'x-apollo-operation-name' or 'apollo-require-preflight' "
-                    "header (CSRF protection)"
-                )
-                await refusal(400, "BAD_REQUEST", message)(scope, receive, send)
-                return
-            cap, too_large = MAX_BODY, TOO_LARGE
-        length = named.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > cap):
-            await refusal(413, "PAYLOAD_TOO_LARGE", too_large)(scope, receive, send)
             return
         await self._counted(scope, receive, send, cap, too_large)
 
