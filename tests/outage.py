@@ -10,6 +10,7 @@ from typing import Any
 from pgserver._commands import pg_ctl
 
 from aurum.embedded import start_postgres, stop_postgres
+from tests.support import wait_for
 
 
 class StoppablePostgres:
@@ -34,6 +35,11 @@ class StoppablePostgres:
         await asyncio.to_thread(
             pg_ctl, ["-m", "smart", "-W", "stop"], pgdata=self.directory, user=self.server.system_user
         )
+
+    async def finish_smart_shutdown(self) -> None:
+        """Once the last session has ended: wait for the server to be gone, then let go of it."""
+        await wait_for(lambda: not (self.directory / "postmaster.pid").exists(), "PostgreSQL to shut down")
+        await self.stop()
 
     @property
     def socket_directory(self) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aurum.db import create_engine
 from aurum.settings import Settings
-from aurum.unavailable import DatabaseUnreachable, is_unavailable
+from aurum.unavailable import DatabaseUnreachable, is_unavailable, reason
 from tests.outage import StoppablePostgres
 from tests.support import free_port, wait_for
 
@@ -160,7 +160,7 @@ async def test_a_database_shutting_down_refuses_new_connections(
         assert is_unavailable(error)
     finally:
         await held.close()
-        await postgres.stop()
+        await postgres.finish_smart_shutdown()
 
 
 async def test_no_connection_slot_left(postgres: StoppablePostgres, engine: AsyncEngine) -> None:
@@ -247,3 +247,18 @@ async def test_asyncpg_mistakes_and_other_failures_are_not_unavailability(
     assert isinstance(missing_file, FileNotFoundError)  # an OSError, but not the database's
     for error in (unique, missing_file, RuntimeError("a bug"), ConnectionResetError("a client went away")):
         assert not is_unavailable(error), repr(error)
+
+
+async def test_the_log_line_names_the_failure_not_the_statement(
+    postgres: StoppablePostgres, engine: AsyncEngine
+) -> None:
+    async with engine.connect() as connection:
+        pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+        await terminate(engine, pid)
+        raw_connection = (await connection.get_raw_connection()).driver_connection
+        await wait_for(raw_connection.is_closed, "asyncpg to see its connection closed")
+        lost = await failure(connection.execute(text("SELECT 'a statement of ours'")))
+    await postgres.stop()
+    refused = await failure(run(engine, "SELECT 1"))
+    assert reason(lost) == "InterfaceError: connection is closed"
+    assert reason(refused).startswith("DatabaseUnreachable: PostgreSQL cannot be reached: ")

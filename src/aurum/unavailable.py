@@ -95,11 +95,11 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 
 def reason(error: BaseException) -> str:
-    """The innermost cause, in one short line for the logs (SQLAlchemy's own text carries the statement)."""
-    innermost = error
-    for cause in _causes(error):
-        innermost = cause
-    return f"{type(innermost).__name__}: {innermost}"[:300]
+    """What failed, in one short line for the logs: the first cause that is not one of SQLAlchemy's wrappers
+    (their text carries the statement, and says less than the driver's)."""
+    wrappers = sqlalchemy.exc.StatementError | sqlalchemy.exc.EmulatedDBAPIException
+    told = next((c for c in _causes(error) if not isinstance(c, wrappers)), error)
+    return f"{type(told).__name__}: {told}"[:300]
 
 
 def answers_unavailable(endpoint: Endpoint) -> Endpoint:
