@@ -112,7 +112,10 @@ def answers_unavailable(endpoint: Endpoint) -> Endpoint:
         except Exception as error:
             if not is_unavailable(error):
                 raise
-            log.warning("dependency unavailable", path=request.url.path, reason=reason(error))
+            request_id = request.scope.get("state", {}).get("request_id")
+            log.warning(
+                "dependency unavailable", request_id=request_id, path=request.url.path, reason=reason(error)
+            )
             return JSONResponse(
                 {"error": SERVICE_UNAVAILABLE, "message": MESSAGE},
                 status_code=503,

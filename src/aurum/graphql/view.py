@@ -178,7 +178,8 @@ class AurumGraphQL(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Sign the socket in with ``{"authorization": "Bearer …"}``; without a valid one it closes (4403)."""
+        """Sign the socket in with ``{"authorization": "Bearer …"}``; without a valid one it closes (4403),
+        and with one that cannot be checked now (the database is down) with 1013, to try again later."""
         params = context.connection_params or {}
         credential = bearer(params.get("authorization") or params.get("Authorization"))
         websocket = context.request
@@ -217,7 +218,8 @@ class AurumGraphQL(GraphQL[Context, None]):
         except Exception as error:  # before anything ran (an API key looked up in PostgreSQL, say)
             if isinstance(request, WebSocket) or not is_unavailable(error):
                 raise
-            log.warning("dependency unavailable", path=request.url.path, reason=reason(error))
+            request_id = request.scope.get("state", {}).get("request_id")
+            log.warning("dependency unavailable", request_id=request_id, reason=reason(error))
             return refusal(503, SERVICE_UNAVAILABLE, MESSAGE, RETRY_AFTER)
         finally:
             connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
