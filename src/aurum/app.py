@@ -24,6 +24,7 @@ from aurum.realtime.hub import Hub
 from aurum.resource.routes import BodyGuard, download_file
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings, load_settings
+from aurum.unavailable import answers_unavailable
 
 GRAPHQL_PATH = "/graphql"
 
@@ -122,8 +123,8 @@ def build_app(
                 "/metrics",
                 metrics_endpoint(metrics, settings.metrics_token, production=not settings.is_development),
             ),
-            Route("/account/exports/{export_id}", download_export),
-            Route("/files/{resource_id}", download_file),
+            Route("/account/exports/{export_id}", answers_unavailable(download_export)),
+            Route("/files/{resource_id}", answers_unavailable(download_file)),
             Route("/auth/google/start", google.start),
             Route("/auth/google/callback", google.callback),
         ],

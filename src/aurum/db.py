@@ -14,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from aurum.settings import Settings
+from aurum.unavailable import DatabaseUnreachable
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -33,7 +34,17 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         connect_args={"server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "checkout", _replace_closed)
+    event.listen(engine.sync_engine, "do_connect", _connect)
     return engine
+
+
+def _connect(dialect: Any, record: object, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+    """The dialect's own connect, except that a socket failure (refused, no socket file, a timeout) says
+    it is the database that cannot be reached: asyncpg lets the bare ``OSError`` through."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as error:
+        raise DatabaseUnreachable(f"PostgreSQL cannot be reached: {error}") from error
 
 
 def _replace_closed(dbapi_connection: Any, record: object, proxy: object) -> None:

@@ -26,6 +26,7 @@ from strawberry.types.graphql import OperationType
 from aurum.errors import DomainError, DomainErrors, ErrorCode
 from aurum.graphql.anatomy import Anatomy, ast_nodes
 from aurum.graphql.documents import anatomy_for, prepared_for
+from aurum.unavailable import MESSAGE, SERVICE_UNAVAILABLE, is_unavailable, reason
 
 log = structlog.get_logger("aurum.graphql")
 
@@ -192,6 +193,8 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         if "code" not in extensions:
             extensions["code"] = rejected_query_code(error)
         return _with(error, error.message, extensions)
+    if is_unavailable(original):
+        return _unavailable(error, original, request_id)
     log.error(
         "unexpected error",
         request_id=request_id,
@@ -203,6 +206,17 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
         nodes=error.nodes,
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
+def _unavailable(error: GraphQLError, original: BaseException, request_id: str | None) -> GraphQLError:
+    """Not a bug, so no traceback: one line saying what is down, and an answer saying to come back."""
+    log.warning("dependency unavailable", request_id=request_id, path=error.path, reason=reason(original))
+    return GraphQLError(
+        MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": SERVICE_UNAVAILABLE, "requestId": request_id},
     )
 
 

@@ -10,6 +10,7 @@ from json import JSONDecodeError
 from typing import Any
 
 import orjson
+import structlog
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,15 +23,20 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from aurum.auth.principal import principal_for, why_refused
 from aurum.graphql.context import Context
+from aurum.graphql.uploads import UploadRequestAdapter, form_json, place_files
 from aurum.realtime.hub import Closer, Connection, Hub
 from aurum.realtime.transport import TransportHandler
 from aurum.resources import Resources
 from aurum.settings import Settings
+from aurum.unavailable import MESSAGE, RETRY_AFTER, SERVICE_UNAVAILABLE, is_unavailable, reason
+
+log = structlog.get_logger(__name__)
 
 HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 CONNECTION = "aurum.connection"
 REFUSAL = "aurum.refusal"
 TRY_AGAIN_LATER = 1013  # RFC 6455's registry: clients retry it with backoff
+UNAVAILABLE_REASON = "The database cannot be reached: try again later"
 
 
 def bearer(header: object) -> str | None:
@@ -44,10 +50,21 @@ class NotSupported(HTTPException):
     code = "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
-def refusal(status: int, code: str, message: str) -> Response:
+def refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     """A request refused before any GraphQL ran, in the shape GraphQL clients read errors."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def unavailable_in(response_data: object) -> bool:
+    """Whether a GraphQL response (or a batch of them) has a SERVICE_UNAVAILABLE error."""
+    results = response_data if isinstance(response_data, list) else [response_data]
+    return any(
+        (error.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
+        for result in results
+        if isinstance(result, dict)
+        for error in result.get("errors") or ()
+    )
 
 
 def closer(websocket: WebSocket) -> Closer:
@@ -85,6 +102,7 @@ class AurumGraphQL(GraphQL[Context, None]):
     hub: Hub
     graphql_transport_ws_handler_class = TransportHandler
     websocket_adapter_class = SocketAdapter
+    request_adapter_class = UploadRequestAdapter
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         from aurum.graphql.schema import build_schema
@@ -109,6 +127,15 @@ class AurumGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """Strawberry's, except that an answer saying a dependency is down goes out as 503 with Retry-After
+        (API.md), so that clients and proxies back off and retry."""
+        response = super().create_response(response_data, sub_response)
+        if unavailable_in(response_data):
+            response.status_code = 503
+            response.headers.update(RETRY_AFTER)
+        return response
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with extensions (a persisted query) is a client's request, not a person opening the IDE.
         return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
@@ -123,6 +150,13 @@ class AurumGraphQL(GraphQL[Context, None]):
             # Apollo's persisted-queries link reads this answer as "send the whole query from now on".
             raise NotSupported(400, "PersistedQueryNotSupported")
         return parsed
+
+    async def parse_multipart(self, request: Any) -> Any:
+        """Strawberry's, with the map checked (it failed on a malformed one with a 500) and files that are
+        files: a part mapped to a file but sent without a filename is refused here, not in a resolver."""
+        form = await request.get_form_data()
+        operations = self.parse_json(form_json(form, "operations"))
+        return place_files(operations, self.parse_json(form_json(form, "map")), form.files)
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
@@ -144,14 +178,23 @@ class AurumGraphQL(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Sign the socket in with ``{"authorization": "Bearer …"}``; without a valid one it closes (4403)."""
+        """Sign the socket in with ``{"authorization": "Bearer …"}``; without a valid one it closes (4403),
+        and with one that cannot be checked now (the database is down) with 1013, to try again later."""
         params = context.connection_params or {}
         credential = bearer(params.get("authorization") or params.get("Authorization"))
-        principal = await principal_for(self.resources, credential) if credential else None
-        if principal is None:
-            raise ConnectionRejectionError
         websocket = context.request
         assert isinstance(websocket, WebSocket)
+        try:
+            principal = await principal_for(self.resources, credential) if credential else None
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            # Not 4403 either: the credential may well be good, it just cannot be checked now.
+            log.warning("dependency unavailable", request_id=context.request_id, reason=reason(error))
+            websocket.scope[REFUSAL] = (TRY_AGAIN_LATER, UNAVAILABLE_REASON)
+            raise ConnectionRejectionError from error
+        if principal is None:
+            raise ConnectionRejectionError
         connection = Connection(
             principal.user_id, principal.session_id, closer(websocket), principal.api_key_id
         )
@@ -172,6 +215,12 @@ class AurumGraphQL(GraphQL[Context, None]):
         except HTTPException as error:  # the request itself is wrong: say so as GraphQL clients read errors
             code = getattr(error, "code", None) or HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             return refusal(error.status_code, code, error.reason)
+        except Exception as error:  # before anything ran (an API key looked up in PostgreSQL, say)
+            if isinstance(request, WebSocket) or not is_unavailable(error):
+                raise
+            request_id = request.scope.get("state", {}).get("request_id")
+            log.warning("dependency unavailable", request_id=request_id, reason=reason(error))
+            return refusal(503, SERVICE_UNAVAILABLE, MESSAGE, RETRY_AFTER)
         finally:
             connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
             if connection is not None:

@@ -180,7 +180,7 @@ class ResourceQuery:
 class ResourceUploadInput:
     file: Upload = strawberry.field(
         description="The file: images up to 10 MB, other files up to 50 MB; the content must match its "
-        "name and type."
+        "name and type (text files: UTF-8, no control characters but tabs and line breaks)."
     )
     parent_id: strawberry.ID | None = strawberry.field(
         default=None, description="The pillar, area, project, task or journal entry to attach it to."

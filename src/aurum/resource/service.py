@@ -3,12 +3,14 @@ removes bytes whose rows went with a parent or an account (database cascades no 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy import select
@@ -62,6 +64,10 @@ class FileType:
     kind: str
     content_type: str
     magic: str | None  # the family the first bytes must show; None: text, which has no signature
+
+    @property
+    def is_text(self) -> bool:
+        return self.magic is None and self.content_type.startswith("text/")
 
 
 IMAGE_TYPES = {
@@ -148,12 +154,43 @@ def safe_filename(name: str | None) -> str:
     return cleaned[:255]
 
 
+@runtime_checkable
 class Upload(Protocol):
     filename: str | None
     content_type: str | None
     size: int | None
 
     async def read(self, size: int = -1) -> bytes: ...
+
+
+NOT_A_FILE = (
+    "Expected a file here: send it as a part of a multipart request, with a filename (the GraphQL multipart "
+    "request spec)"
+)
+# Text is UTF-8 without control characters but tab, line feed, carriage return and form feed: no NUL, no
+# other C0 control, no DEL, no C1 control. What passes is text any editor shows, and no executable does.
+CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+NOT_TEXT = (
+    "The file is named or declared as text but is not: text files (.txt, .md, .csv) must be UTF-8, "
+    "without control characters other than tabs, line breaks and form feeds"
+)
+
+
+class TextCheck:
+    """Whether the bytes of a text kind are text, checked chunk by chunk as they stream (a character may
+    straddle two chunks)."""
+
+    def __init__(self, field: list[str]) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.field = field
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        try:
+            text = self.decoder.decode(chunk, final)
+        except UnicodeDecodeError:
+            raise InvalidInput(NOT_TEXT, self.field) from None
+        if CONTROL.search(text):
+            raise InvalidInput(NOT_TEXT, self.field)
 
 
 def too_large(cap: int, field: list[str]) -> InvalidInput:
@@ -178,7 +215,10 @@ async def store(
     avatar: bool = False,
 ) -> Stored:
     """Copy the upload to storage, counting bytes as they pass: past the cap the copy stops and its partial
-    file is removed. An avatar must be an image, of at most ``AVATAR_CAP``."""
+    file is removed, as it is when a text kind turns out not to be text. An avatar must be an image, of at
+    most ``AVATAR_CAP``."""
+    if not isinstance(upload, Upload):  # a string or a number where the client should have sent a file
+        raise InvalidInput(NOT_A_FILE, field)
     filename = safe_filename(upload.filename)
     head = await upload.read(CHUNK)
     kind = file_type(filename, upload.content_type, head, field)
@@ -189,6 +229,7 @@ async def store(
         raise too_large(cap, field)  # known before a byte is written
     digest = hashlib.sha256()
     counted = 0
+    text = TextCheck(field) if kind.is_text else None
 
     async def chunks() -> AsyncIterator[bytes]:
         nonlocal counted
@@ -197,9 +238,13 @@ async def store(
             counted += len(chunk)
             if counted > cap:
                 raise too_large(cap, field)
+            if text is not None:
+                text.feed(chunk)
             digest.update(chunk)
             yield chunk
             chunk = await upload.read(CHUNK)
+        if text is not None:
+            text.feed(b"", final=True)  # a character cut short at the end
 
     key = new_key(user_id, file_id)
     await storage.put(key, chunks())
