@@ -182,7 +182,7 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
 
 @pytest.fixture(scope="session")
 async def server_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    async with serving(build_app(settings, resources, run_worker=True)) as url:
+    async with serving(build_app(settings, resources, run_worker=True), settings) as url:
         yield url
 
 

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     # Bytes in one request body that is not a file upload (uploads have their own caps).
     max_request_bytes: int = Field(default=1_048_576, ge=16_384, le=64 * 1_048_576)
     database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Connections (HTTP and WebSocket) one process holds at once; past it a new one is refused with 503.
+    max_connections: int = Field(default=10_000, ge=16, le=1_000_000)
+    # Seconds for a request's line and headers to arrive (from connecting, or from the first byte of a
+    # request on a reused connection); also how long a connection that sends nothing is kept.
+    http_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    # Seconds a request body may pause between two reads; after that long a body must also have kept
+    # http_body_min_rate bytes per second on average (0: no minimum), so a slow honest upload goes on.
+    http_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    http_body_min_rate: int = Field(default=1024, ge=0, le=100 * 1_048_576)
+    # Seconds an idle connection is kept between requests: above a proxy's own idle timeout (nginx and
+    # AWS load balancers keep 60 s), or the proxy may reuse a connection just as it is closed.
+    http_keepalive_timeout: float = Field(default=65.0, gt=0, le=3600)
     ws_max_connections_per_user: int = Field(default=20, ge=1, le=1000)
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     ws_recheck_interval: float = Field(default=60.0, gt=0, le=3600)
