@@ -84,6 +84,7 @@ async def engines(directory: Path) -> AsyncIterator[Settings]:
             data_dir=directory / "data",
             secret_key="bench-secret-key-that-is-long-enough-0123456789",
             log_level="WARNING",
+            trusted_proxies=["127.0.0.1"],  # bench users sign up from addresses of their own
         )
 
 

@@ -47,7 +47,8 @@ class GraphQLClient:
         self.user_id = ""
         self.refresh_token = ""
         # Each client signs in from an address of its own (the test server trusts X-Forwarded-For from
-        # loopback, as uvicorn does by default), so sign-in throttling of one test never reaches another.
+        # loopback: AURUM_TRUSTED_PROXIES in tests/conftest.py), so sign-in throttling of one test never
+        # reaches another.
         self.address = f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"
 
     async def post(

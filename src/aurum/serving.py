@@ -168,8 +168,9 @@ def connection_limits(settings: Settings) -> Limits:
 
 
 def server_config(app: Any, settings: Settings, host: str, port: int, **options: Any) -> ServerConfig:
-    """uvicorn's configuration for our app: our protocols and limits, no log configuration of its own, and
-    no per-message compression (it costs hundreds of KiB per socket)."""
+    """uvicorn's configuration for our app: our protocols and limits, no log configuration of its own, no
+    per-message compression (it costs hundreds of KiB per socket), and forwarded headers believed only from
+    the trusted proxies (uvicorn's own default trusts loopback, or its FORWARDED_ALLOW_IPS variable)."""
     return ServerConfig(
         app,
         connection_limits(settings),
@@ -179,6 +180,8 @@ def server_config(app: Any, settings: Settings, host: str, port: int, **options:
         ws=WebSocketProtocol,
         ws_per_message_deflate=False,
         log_config=None,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         # Read as a delay for call_later, so it need not be whole seconds as uvicorn's annotation says.
         timeout_keep_alive=settings.http_keepalive_timeout,
         **options,

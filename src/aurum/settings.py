@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from email.utils import parseaddr
 from enum import StrEnum
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     # Seconds an idle connection is kept between requests: above a proxy's own idle timeout (nginx and
     # AWS load balancers keep 60 s), or the proxy may reuse a connection just as it is closed.
     http_keepalive_timeout: float = Field(default=65.0, gt=0, le=3600)
+    # Comma-separated IPs or CIDR networks whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ws_max_connections_per_user: int = Field(default=20, ge=1, le=1000)
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     ws_recheck_interval: float = Field(default=60.0, gt=0, le=3600)
@@ -160,6 +163,22 @@ class Settings(BaseSettings):
                 if origin == "*":
                     raise ValueError("'*' is not allowed: list the origins of the apps")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value
+        proxies = []
+        for entry in value:
+            try:
+                network = ipaddress.ip_network(str(entry).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"'{entry}' is not an IP address or a network such as 10.0.0.0/8") from None
+            proxies.append(str(network.network_address) if network.num_addresses == 1 else str(network))
+        return proxies
 
     @field_validator("log_level")
     @classmethod
