@@ -84,6 +84,7 @@ async def engines(directory: Path) -> AsyncIterator[Settings]:
             data_dir=directory / "data",
             secret_key="bench-secret-key-that-is-long-enough-0123456789",
             log_level="WARNING",
+            trusted_proxies=["127.0.0.1"],  # bench users sign up from addresses of their own
         )
 
 
@@ -92,7 +93,9 @@ async def serving(settings: Settings, resources: Resources) -> AsyncIterator[str
     """The app under uvicorn on a free loopback port."""
     port = free_port()
     app = build_app(settings, resources)
-    config = server_config(app, "127.0.0.1", port, access_log=False, log_level="warning", lifespan="on")
+    config = server_config(
+        app, settings, "127.0.0.1", port, access_log=False, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     tune_gc()  # as `aurum serve` does
     task = asyncio.create_task(server.serve())

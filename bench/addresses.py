@@ -1,5 +1,6 @@
 """Each bench user signs up from an address of its own, as separate browsers would: the server throttles
-registrations per address (it trusts X-Forwarded-For from loopback, as it would from its own proxy)."""
+registrations per address (the bench's servers trust X-Forwarded-For from loopback, AURUM_TRUSTED_PROXIES,
+as a real one would from its own proxy)."""
 
 from __future__ import annotations
 

@@ -162,6 +162,7 @@ def serve_env(found: Engines, data_dir: Path, **extra: str) -> dict[str, str]:
         "AURUM_SECRET_KEY": SECRET_KEY,
         "AURUM_DATA_DIR": str(data_dir),
         "AURUM_LOG_LEVEL": "WARNING",
+        "AURUM_TRUSTED_PROXIES": "127.0.0.1",  # bench users sign up from addresses of their own
         **extra,
     }
 

@@ -169,6 +169,7 @@ def settings(
         gemini_backoff=0.01,
         sentiment_delay=0,  # judged at once; tests/test_journal_sentiment.py runs a server with a delay
         query_budget=100_000_000,  # tests poll hard; tests/test_query_budget.py runs one with the default
+        trusted_proxies=["127.0.0.1"],  # each GraphQLClient has an address of its own (X-Forwarded-For)
     )
 
 
@@ -182,7 +183,7 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
 
 @pytest.fixture(scope="session")
 async def server_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    async with serving(build_app(settings, resources, run_worker=True)) as url:
+    async with serving(build_app(settings, resources, run_worker=True), settings) as url:
         yield url
 
 

@@ -20,6 +20,7 @@ from uvicorn._types import ASGIApplication
 from aurum.db import BACKGROUND
 from aurum.ids import parse_global_id
 from aurum.serving import server_config
+from aurum.settings import Settings
 
 
 async def wait_for(
@@ -46,7 +47,8 @@ class GraphQLClient:
         self.user_id = ""
         self.refresh_token = ""
         # Each client signs in from an address of its own (the test server trusts X-Forwarded-For from
-        # loopback, as uvicorn does by default), so sign-in throttling of one test never reaches another.
+        # loopback: AURUM_TRUSTED_PROXIES in tests/conftest.py), so sign-in throttling of one test never
+        # reaches another.
         self.address = f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"
 
     async def post(
@@ -133,10 +135,13 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: ASGIApplication | Any, port: int | None = None) -> AsyncIterator[str]:
-    """An app under uvicorn on loopback, in this process, for the duration of the block; yields its URL."""
+async def serving(
+    app: ASGIApplication | Any, settings: Settings, port: int | None = None
+) -> AsyncIterator[str]:
+    """An app under uvicorn on loopback, in this process, for the duration of the block (served as
+    ``settings`` say: limits, trusted proxies); yields its URL."""
     port = port or free_port()
-    config = server_config(app, "127.0.0.1", port, lifespan="on")
+    config = server_config(app, settings, "127.0.0.1", port, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

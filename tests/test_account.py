@@ -415,8 +415,8 @@ PREFLIGHT = {
 @pytest.fixture
 async def cors_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
     """A second server on loopback, configured with one allowed origin."""
-    app = build_app(settings.model_copy(update={"cors_origins": [ALLOWED_ORIGIN]}), resources)
-    async with serving(app) as url:
+    configured = settings.model_copy(update={"cors_origins": [ALLOWED_ORIGIN]})
+    async with serving(build_app(configured, resources), configured) as url:
         yield url
 
 

@@ -198,10 +198,10 @@ class StandInProvider:
 
 
 @pytest.fixture(scope="module")
-async def stand_in() -> AsyncIterator[StandInProvider]:
+async def stand_in(settings: Settings) -> AsyncIterator[StandInProvider]:
     port = free_port()
     provider = StandInProvider(f"http://127.0.0.1:{port}")
-    async with serving(provider.app(), port):
+    async with serving(provider.app(), settings, port):
         yield provider
 
 
@@ -226,7 +226,9 @@ async def server(settings: Settings, resources: Resources, stand_in: StandInProv
             "app_url": APP_URL,
         }
     )
-    async with serving(build_app(configured, dataclasses.replace(resources, settings=configured)), port):
+    async with serving(
+        build_app(configured, dataclasses.replace(resources, settings=configured)), configured, port
+    ):
         yield url
 
 

@@ -116,7 +116,7 @@ async def test_a_request_over_its_time_budget_is_stopped_and_keeps_nothing(
     """A mutation waits on the person's write lock, held elsewhere past the budget: it is stopped with a
     clear code, its transaction rolled back, its connection given back, and the next request served."""
     async with (
-        app_server(settings, resources, request_timeout=0.5) as url,
+        app_server(settings, resources, operation_timeout=0.5) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         person = await register(http)
@@ -137,7 +137,7 @@ async def test_a_request_over_its_time_budget_is_stopped_and_keeps_nothing(
             await holder.execute(
                 text("SELECT pg_advisory_unlock(hashtextextended(:user_id, 4242))"), {"user_id": str(user_id)}
             )
-        assert [e["extensions"]["code"] for e in body["errors"]] == ["REQUEST_TIMEOUT"], body
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["OPERATION_TIMEOUT"], body
         assert "0.5 s" in body["errors"][0]["message"]
         assert waited < 5
         data = await person.ok("{ pillars { totalCount } }")

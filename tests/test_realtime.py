@@ -145,7 +145,7 @@ async def app_server(settings: Settings, resources: Resources, **changes: Any) -
     """A second app on loopback whose settings differ by ``changes``; it shares the database and Redis."""
     configured = settings.model_copy(update=changes)
     app = build_app(configured, dataclasses.replace(resources, settings=configured))
-    async with serving(app) as url:
+    async with serving(app, configured) as url:
         yield url
 
 

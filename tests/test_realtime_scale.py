@@ -352,7 +352,7 @@ async def test_a_subscriber_catches_up_after_redis_comes_back(
             own = settings.model_copy(update={"redis_url": redis.url, "event_sweep_interval": 60.0})
             async with (
                 open_resources(own) as opened,
-                serving(build_app(own, opened, run_worker=False)) as url,
+                serving(build_app(own, opened, run_worker=False), own) as url,
                 httpx.AsyncClient(base_url=url, timeout=30) as http,
             ):
                 assert opened.database_url == resources.database_url

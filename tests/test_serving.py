@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 
 from aurum.realtime.hub import Connection, Expiries
 from aurum.serving import Gate, HttpProtocol, Inbox, WebSocketProtocol, server_config
+from aurum.settings import Settings
 from tests.support import wait_for
 from tests.ws import Closed, socket
 
@@ -60,8 +61,8 @@ async def test_the_gate_behaves_as_an_event() -> None:
     assert await gate.wait() is True  # set: no waiting
 
 
-def test_uvicorn_runs_our_protocols() -> None:
-    config = server_config(object(), "127.0.0.1", 0)
+def test_uvicorn_runs_our_protocols(settings: Settings) -> None:
+    config = server_config(object(), settings, "127.0.0.1", 0)
     config.load()
     assert config.http_protocol_class is HttpProtocol
     assert config.ws_protocol_class is WebSocketProtocol

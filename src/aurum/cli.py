@@ -81,17 +81,22 @@ class GracefulServer(_uvicorn_server()):  # type: ignore[misc]
 
 
 async def serve_forever(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
+    import structlog
+
     from aurum.app import build_app
     from aurum.migrate import upgrade
     from aurum.resources import open_resources
-    from aurum.runtime import tune_gc
+    from aurum.runtime import raise_file_limit, tune_gc
     from aurum.serving import server_config
 
+    before, after = raise_file_limit()  # a file per connection: the soft default (often 1,024) is too few
+    event = "raised the open-file limit" if after != before else "open-file limit"
+    structlog.get_logger("aurum.serving").info(event, soft_before=before, limit=after)
     async with open_resources(settings) as resources:
         if settings.is_development:
             await upgrade(resources.database_url)
         app = build_app(settings, resources, run_worker=with_worker)
-        config = server_config(app, host, port)
+        config = server_config(app, settings, host, port)
         tune_gc()
         print(f"aurum: serving GraphQL at http://{host}:{port}/graphql", flush=True)
         await GracefulServer(config).serve()

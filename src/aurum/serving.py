@@ -7,7 +7,8 @@ each, allocated empty) and an ``asyncio.Event`` for its inbox and write gate, an
 socket was upgraded from, left in a reference cycle with its parser until the collector finds it.
 
 The subclasses replace those attributes of uvicorn's, so they are written against one uvicorn minor
-(pinned in pyproject.toml); every WebSocket test runs on them.
+(pinned in pyproject.toml); every WebSocket test runs on them. The HTTP protocol also puts a deadline on
+reading each request and caps the connections a process holds (``aurum.connections``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import structlog
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from aurum.connections import DeadlineProtocol, Limits, Refusals, connection_cap
+from aurum.runtime import file_limit
+from aurum.settings import Settings
+
+log = structlog.get_logger("aurum.serving")
 
 
 class _Waiters:
@@ -119,7 +126,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.response = None  # type: ignore[assignment]
 
 
-class HttpProtocol(HttpToolsProtocol):
+class HttpProtocol(DeadlineProtocol):
     def handle_websocket_upgrade(self) -> None:
         super().handle_websocket_upgrade()
         # The transport now belongs to the WebSocket protocol. This one and its parser hold each other (the
@@ -131,16 +138,51 @@ class HttpProtocol(HttpToolsProtocol):
         self.headers = None  # type: ignore[assignment]
 
 
-def server_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
-    """uvicorn's configuration for our app: our protocols, no log configuration of its own, and no
-    per-message compression (it costs hundreds of KiB per socket)."""
-    return uvicorn.Config(
+class ServerConfig(uvicorn.Config):
+    """uvicorn's configuration, with what our HTTP protocol reads from it: the limits, and the refusals
+    its connections share."""
+
+    def __init__(self, app: Any, limits: Limits, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.limits = limits
+        self.refusals = Refusals()
+
+
+def connection_limits(settings: Settings) -> Limits:
+    """The settings' limits, the connection cap kept under the process's open-file limit."""
+    files = file_limit()
+    cap = connection_cap(settings.max_connections, files)
+    if cap < settings.max_connections:
+        log.warning(
+            "connection cap lowered to fit the open-file limit",
+            setting=settings.max_connections,
+            cap=cap,
+            file_limit=files,
+        )
+    return Limits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        body_min_rate=settings.http_body_min_rate,
+        max_connections=cap,
+    )
+
+
+def server_config(app: Any, settings: Settings, host: str, port: int, **options: Any) -> ServerConfig:
+    """uvicorn's configuration for our app: our protocols and limits, no log configuration of its own, no
+    per-message compression (it costs hundreds of KiB per socket), and forwarded headers believed only from
+    the trusted proxies (uvicorn's own default trusts loopback, or its FORWARDED_ALLOW_IPS variable)."""
+    return ServerConfig(
         app,
+        connection_limits(settings),
         host=host,
         port=port,
         http=HttpProtocol,
         ws=WebSocketProtocol,
         ws_per_message_deflate=False,
         log_config=None,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
+        # Read as a delay for call_later, so it need not be whole seconds as uvicorn's annotation says.
+        timeout_keep_alive=settings.http_keepalive_timeout,
         **options,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from email.utils import parseaddr
 from enum import StrEnum
@@ -67,8 +68,8 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
     # Fields of a query once every fragment spread is replaced by its fragment (aurum.graphql.limits).
     max_query_fields: int = Field(default=10_000, ge=100, le=1_000_000)
-    # Seconds of work one query or mutation may take before it is stopped (REQUEST_TIMEOUT).
-    request_timeout: float = Field(default=10.0, ge=0.01, le=600)
+    # Seconds of work one query or mutation may take before it is stopped (OPERATION_TIMEOUT).
+    operation_timeout: float = Field(default=10.0, ge=0.01, le=600)
     # The most objects one request may ask for, and one user per minute (aurum.graphql.cost).
     max_query_cost: int = Field(default=50_000, ge=100, le=10_000_000)
     query_budget: int = Field(default=500_000, ge=100, le=100_000_000)
@@ -77,6 +78,20 @@ class Settings(BaseSettings):
     # Bytes in one request body that is not a file upload (uploads have their own caps).
     max_request_bytes: int = Field(default=1_048_576, ge=16_384, le=64 * 1_048_576)
     database_role: str = Field(default="aurum_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Connections (HTTP and WebSocket) one process holds at once; past it a new one is refused with 503.
+    max_connections: int = Field(default=10_000, ge=16, le=1_000_000)
+    # Seconds for a request's line and headers to arrive (from connecting, or from the first byte of a
+    # request on a reused connection); also how long a connection that sends nothing is kept.
+    http_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    # Seconds a request body may pause between two reads; after that long a body must also have kept
+    # http_body_min_rate bytes per second on average (0: no minimum), so a slow honest upload goes on.
+    http_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    http_body_min_rate: int = Field(default=1024, ge=0, le=100 * 1_048_576)
+    # Seconds an idle connection is kept between requests: above a proxy's own idle timeout (nginx and
+    # AWS load balancers keep 60 s), or the proxy may reuse a connection just as it is closed.
+    http_keepalive_timeout: float = Field(default=65.0, gt=0, le=3600)
+    # Comma-separated IPs or CIDR networks whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ws_max_connections_per_user: int = Field(default=20, ge=1, le=1000)
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     ws_recheck_interval: float = Field(default=60.0, gt=0, le=3600)
@@ -169,6 +184,22 @@ class Settings(BaseSettings):
                 if origin == "*":
                     raise ValueError("'*' is not allowed: list the origins of the apps")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value
+        proxies = []
+        for entry in value:
+            try:
+                network = ipaddress.ip_network(str(entry).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"'{entry}' is not an IP address or a network such as 10.0.0.0/8") from None
+            proxies.append(str(network.network_address) if network.num_addresses == 1 else str(network))
+        return proxies
 
     @field_validator("log_level")
     @classmethod

@@ -122,12 +122,12 @@ class AurumSchema(strawberry.Schema):
     request id."""
 
     documents: Documents
-    request_timeout: float
+    operation_timeout: float
 
     async def _execute_operation(self, execution_context: ExecutionContext, *args: Any, **kwargs: Any) -> Any:
         """A query or mutation, over HTTP or a WebSocket, stopped once it has run for longer than the
         request timeout: a database that answers slowly, a lock held for long, work that grew too large."""
-        budget = asyncio.timeout(self.request_timeout)
+        budget = asyncio.timeout(self.operation_timeout)
         try:
             async with budget:
                 return await super()._execute_operation(execution_context, *args, **kwargs)
@@ -135,11 +135,11 @@ class AurumSchema(strawberry.Schema):
             if not budget.expired():
                 raise
         message = (
-            f"The request took more than {self.request_timeout:g} s and was stopped: ask for less at once "
+            f"The request took more than {self.operation_timeout:g} s and was stopped: ask for less at once "
             "(a mutation's changes are kept whole or not at all)"
         )
         return ExecutionResult(
-            data=None, errors=[GraphQLError(message, extensions={"code": "REQUEST_TIMEOUT"})]
+            data=None, errors=[GraphQLError(message, extensions={"code": "OPERATION_TIMEOUT"})]
         )
 
     async def _prepare_operation_async(
@@ -191,7 +191,7 @@ def build_schema(settings: Settings) -> AurumSchema:
     schema.documents = Documents(
         schema._schema, limits, settings.max_tokens, production=not settings.is_development
     )
-    schema.request_timeout = settings.request_timeout
+    schema.operation_timeout = settings.operation_timeout
     return schema
 
 
