@@ -7,6 +7,7 @@ is local), so what it uses up of a throttle is its own."""
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,8 @@ from aurum.settings import Settings, SettingsError, load_settings
 from tests.support import GraphQLClient, serving
 
 PASSWORD = "correct horse battery"
+
+KEY = secrets.token_urlsafe(48)
 
 
 def loopback_address() -> str:
@@ -96,7 +99,7 @@ async def test_a_trusted_proxy_is_believed_and_only_it(settings: Settings, resou
 
 def test_trusted_proxies_are_read_as_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AURUM_TRUSTED_PROXIES", " 10.0.0.5, 10.1.0.0/16,fd00::/8 ,192.168.1.9/32")
-    assert load_settings(secret_key="s" * 40).trusted_proxies == [
+    assert load_settings(secret_key=KEY).trusted_proxies == [
         "10.0.0.5",
         "10.1.0.0/16",
         "fd00::/8",
@@ -110,6 +113,6 @@ def test_a_trusted_proxy_that_is_no_address_is_refused_by_name(
 ) -> None:
     monkeypatch.setenv("AURUM_TRUSTED_PROXIES", f"10.0.0.1,{value}")
     with pytest.raises(SettingsError) as raised:
-        load_settings(secret_key="s" * 40)
+        load_settings(secret_key=KEY)
     assert "AURUM_TRUSTED_PROXIES" in str(raised.value), raised.value
     assert value in str(raised.value), raised.value

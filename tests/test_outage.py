@@ -62,7 +62,7 @@ async def outage(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
             update={"database_url": postgres.url, "redis_url": redis_url, "data_dir": root / "data"}
         )
         resources = await stack.enter_async_context(open_resources(own))
-        url = await stack.enter_async_context(serving(build_app(own, resources)))
+        url = await stack.enter_async_context(serving(build_app(own, resources), own))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
         yield await _prepared(postgres, url, http)
 
