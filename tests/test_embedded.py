@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -69,8 +70,8 @@ async def test_engines_stop_on_exit_and_keep_their_data(tmp_path: Path) -> None:
         pid = postmaster_pid(tmp_path)
         assert pid is not None
         assert running(pid)
-        socket = Path(endpoints.redis_url.removeprefix("unix://"))
-        assert exists(socket)
+        redis_socket = Path(endpoints.redis_url.removeprefix("unix://"))
+        assert exists(redis_socket)
         engine = create_async_engine(endpoints.database_url)
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE notes (body text NOT NULL)"))
@@ -82,7 +83,7 @@ async def test_engines_stop_on_exit_and_keep_their_data(tmp_path: Path) -> None:
 
     await wait_for(lambda: not running(pid), "the embedded PostgreSQL to stop")
     assert postmaster_pid(tmp_path) is None
-    await wait_for(lambda: not exists(socket), "the embedded Redis to stop")
+    await wait_for(lambda: not exists(redis_socket), "the embedded Redis to stop")
 
     async with embedded_endpoints(settings) as endpoints:
         engine = create_async_engine(endpoints.database_url)
@@ -145,6 +146,62 @@ async def test_serve_runs_on_a_bare_data_directory(tmp_path: Path, log: TextIO) 
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+# A process that starts the embedded PostgreSQL and waits to be killed; one that starts and stops it cleanly.
+KEPT_RUNNING = """
+import sys
+from pathlib import Path
+from aurum.embedded import start_postgres
+start_postgres(Path(sys.argv[1]) / "postgres")
+print("started", flush=True)
+sys.stdin.read()
+"""
+STARTED_AND_STOPPED = """
+import sys
+from pathlib import Path
+from aurum.embedded import start_postgres, stop_postgres
+server, _ = start_postgres(Path(sys.argv[1]) / "postgres")
+stop_postgres(server)
+"""
+
+
+def refuses(socket_path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(socket_path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return True
+    return False
+
+
+async def test_a_process_killed_using_postgresql_does_not_keep_it_running(tmp_path: Path) -> None:
+    killed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KEPT_RUNNING, str(tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    pid = None
+    try:
+        assert killed.stdout is not None
+        assert await asyncio.wait_for(killed.stdout.readline(), timeout=120) == b"started\n"
+        pid = postmaster_pid(tmp_path)
+        assert pid is not None
+        assert running(pid)
+        killed.kill()  # SIGKILL: it never lets go of the PostgreSQL it started
+        await killed.wait()
+        assert running(pid)
+
+        clean = await asyncio.create_subprocess_exec(sys.executable, "-c", STARTED_AND_STOPPED, str(tmp_path))
+        assert await asyncio.wait_for(clean.wait(), timeout=120) == 0
+
+        await wait_for(lambda: not running(pid), "the embedded PostgreSQL to stop")
+        assert postmaster_pid(tmp_path) is None
+        assert refuses(tmp_path / "postgres" / ".s.PGSQL.5432")
+    finally:
+        if killed.returncode is None:
+            killed.kill()
+            await killed.wait()
+        if pid is not None and running(pid):
+            psutil.Process(pid).terminate()
 
 
 def output(log: TextIO) -> str:

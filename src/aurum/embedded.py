@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import structlog
 
 from aurum.settings import Settings
@@ -35,6 +37,7 @@ def start_postgres(directory: Path, database: str = EMBEDDED_DATABASE) -> tuple[
     import pgserver
 
     directory.mkdir(parents=True, exist_ok=True)
+    forget_dead_handles(directory)
     server = pgserver.get_server(directory, cleanup_mode="stop")  # type: ignore[attr-defined]
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
@@ -43,7 +46,40 @@ def start_postgres(directory: Path, database: str = EMBEDDED_DATABASE) -> tuple[
 
 
 def stop_postgres(server: Any) -> None:
+    forget_dead_handles(server.pgdata)
     server.cleanup()
+
+
+HANDLES = ".handle_pids.json"
+
+
+def forget_dead_handles(directory: Path) -> None:
+    """Take the processes that died without letting go (SIGKILL) out of pgserver's handle list.
+
+    pgserver lists every process using the PostgreSQL of a directory in ``.handle_pids.json`` and stops it
+    when the last one leaves; a process that was killed never leaves, so without this the list never empties
+    again and every clean stop after it leaves PostgreSQL running."""
+    from pgserver.postgres_server import PostgresServer
+
+    handles = directory.resolve() / HANDLES
+    with PostgresServer._lock:  # the lock pgserver itself takes around the list
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        if not isinstance(pids, list):
+            return
+        living = [pid for pid in pids if isinstance(pid, int) and alive(pid)]
+        if living != pids:
+            handles.write_text(json.dumps(living))
+            log.info("embedded postgresql: dead processes forgotten", dead=sorted(set(pids) - set(living)))
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def start_redis(directory: Path) -> tuple[Any, str]:
