@@ -29,12 +29,12 @@ from tests.test_sessions import (
     PASSWORD,
     assert_access_refused,
     assert_access_works,
-    assert_rate_limited,
     errors,
     revoke,
     second_session,
     sign_in,
 )
+from tests.test_sign_in_throttle import assert_rate_limited
 
 SESSIONS = "{ sessions { id current } }"
 FILES = ("appendonly.aof", "aurum.rdb")
