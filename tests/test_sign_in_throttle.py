@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,13 @@ import httpx
 import pytest
 
 from aurum.app import build_app
+from aurum.auth.throttle import Bucket, reserve
 from aurum.embedded import start_postgres, stop_postgres
 from aurum.migrate import upgrade
 from aurum.resources import Resources, open_resources
 from aurum.settings import Settings
 from tests.conftest import register
-from tests.support import GraphQLClient, serving
+from tests.support import GraphQLClient, serving, wait_for
 from tests.test_realtime import app_server
 from tests.test_sessions import PASSWORD, errors, new_email
 
@@ -266,3 +268,16 @@ async def test_parallel_sign_ins_check_no_more_passwords_than_the_limit(http: ht
     codes = sorted(e["code"] for answer in answers for e in answer["userErrors"])
     assert codes.count("BAD_USER_INPUT") == 10, codes
     assert codes.count("RATE_LIMITED") == 15, codes
+
+
+async def test_a_place_given_back_after_its_window_ended_leaves_nothing(resources: Resources) -> None:
+    """A DECR of a key that expired meanwhile would make it again at -1 with no expiry, never to empty."""
+    bucket = Bucket(f"aurum:test:throttle:{uuid.uuid4().hex}", limit=5, window=1)
+    reservation = await reserve(resources.redis, [bucket], "test")
+
+    async def window_ended() -> bool:
+        return not await resources.redis.exists(bucket.key)
+
+    await wait_for(window_ended, "the bucket's window to end", timeout=5)
+    await reservation.give_back()
+    assert not await resources.redis.exists(bucket.key)

@@ -192,7 +192,7 @@ class PasswordGuard:
         reservation = await throttle.attempt(
             (await context.viewer()).email,
             context.device.address,
-            device=f"session:{session_id.hex}" if session_id else None,
+            known_device=f"session:{session_id.hex}" if session_id else None,
             field=field,
         )
         return cls(reservation)
@@ -222,17 +222,15 @@ class AuthMutation:
                 session.begin(),
             ):
                 user = await service.register(session, data)
-                tokens = await sessions.start_session(
-                    session, settings, user, "password", info.context.device
-                )
+                tokens = await sessions.start_session(session, settings, user, "password", device)
         except (DomainError, DomainErrors) as error:
             return AuthPayload.failed(error)
         return AuthPayload.signed_in(tokens)
 
     @strawberry.mutation(
         description="Sign in with email and password. Repeated failures are throttled: per account and "
-        "address, per address, and per account over a day; a device that sends its deviceToken is counted "
-        "on its own."
+        "address, per address, and per account from anywhere over a longer window; a device that sends its "
+        "deviceToken is counted on its own."
     )
     async def token_create(self, info: Info[Context, None], input: Input[TokenCreateInput]) -> AuthPayload:
         resources, device = info.context.resources, info.context.device
@@ -244,7 +242,7 @@ class AuthMutation:
         )
         try:
             reservation = await throttle.attempt(
-                input.email, device.address, device=f"device:{known}" if known else None
+                input.email, device.address, known_device=f"device:{known}" if known else None
             )
         except RateLimited as error:
             return AuthPayload.failed(error)

@@ -77,15 +77,24 @@ class Reservation:
     async def _update(self, decrement: Sequence[Bucket], clear: Sequence[Bucket]) -> None:
         if not self._counted:
             return
+        keys = [b.key for b in decrement] + [b.key for b in clear]
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for bucket in decrement:
-                    pipe.decr(bucket.key)
-                for bucket in clear:
-                    pipe.delete(bucket.key)
-                await pipe.execute()
+            await self._redis.register_script(GIVE_BACK)(keys=keys, args=[len(decrement)])
         except (RedisError, OSError):
             log.warning("throttle not updated: redis unavailable", purpose=self._purpose)
+
+
+# The first ARGV[1] keys lose one place, the others are cleared. A plain DECR of a key whose window ended
+# meanwhile would make it again, at -1 and with no expiry: a bucket that never empties.
+GIVE_BACK = """
+for index, key in ipairs(KEYS) do
+  if index > tonumber(ARGV[1]) then
+    redis.call('DEL', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    redis.call('DECR', key)
+  end
+end
+"""
 
 
 async def reserve(
@@ -188,12 +197,12 @@ class LoginThrottle:
         email: str,
         address: str | None,
         *,
-        device: str | None = None,
+        known_device: str | None = None,
         field: Sequence[str] = EMAIL_FIELD,
     ) -> Reservation:
         """Count an attempt on the account of ``email``: a stranger's from ``address``, or a known device's
-        (``device``, its id) in its own buckets. ``RateLimited`` names ``field``."""
-        buckets = self._known(device) if device else self._stranger(email, address)
+        (``known_device``, its id) in its own buckets. ``RateLimited`` names ``field``."""
+        buckets = self._known(known_device) if known_device else self._stranger(email, address)
         return await reserve(self._redis, buckets, self._purpose, field)
 
 
