@@ -117,6 +117,14 @@ async def test_a_known_device_is_throttled_on_its_own(http: httpx.AsyncClient) -
     assert_signed_in(await sign_in(owner, owner.email, PASSWORD), owner.email)
 
 
+async def test_a_device_token_grants_nothing_else(http: httpx.AsyncClient) -> None:
+    owner = await register(http)
+    device_token = await device_token_of(owner)
+    assert await GraphQLClient(http, device_token).error_codes("{ viewer { email } }") == ["UNAUTHENTICATED"]
+    refreshed = await owner.mutate("tokenRefresh", {"refreshToken": device_token}, "accessToken")
+    assert errors(refreshed) == [("UNAUTHENTICATED", ["input", "refreshToken"])], refreshed
+
+
 # --- per address ------------------------------------------------------------------------------------------
 
 
