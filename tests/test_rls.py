@@ -46,6 +46,7 @@ KNOWN_DEFINERS = {
     "aurum_auth_refresh_token_owner",
     "aurum_auth_reset_token_owner",
     "aurum_auth_api_key",
+    "aurum_auth_sessions_revoked_since",
 }
 
 

@@ -1,11 +1,11 @@
 """Sessions over GraphQL: refresh rotation and reuse detection, sign-out, password change and reset (with the
-reset mail delivered over real SMTP), sign-in throttling, the email oracle and the password policy."""
+reset mail delivered over real SMTP), the email oracle and the password policy (sign-in throttling:
+tests/test_sign_in_throttle.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 import statistics
 import time
@@ -247,74 +247,6 @@ async def test_password_change_with_a_wrong_current_password_changes_nothing(
     stranger = GraphQLClient(http)
     assert (await sign_in(stranger, alice.email, NEW_PASSWORD))["accessToken"] is None
     await assert_signed_in(http, await sign_in(stranger, alice.email, PASSWORD), alice.email)
-
-
-# --- throttling ---------------------------------------------------------------------------------------------
-
-
-def assert_rate_limited(payload: dict[str, Any]) -> None:
-    assert payload["accessToken"] is None, payload
-    assert [e["code"] for e in payload["userErrors"]] == ["RATE_LIMITED"], payload
-    assert "try again in" in payload["userErrors"][0]["message"], payload
-
-
-async def test_ten_wrong_passwords_lock_the_account(http: httpx.AsyncClient) -> None:
-    victim = await register(http)
-    attacker = GraphQLClient(http)
-    for attempt in range(10):
-        payload = await sign_in(attacker, victim.email, f"wrong password {attempt}")
-        assert errors(payload) == [("BAD_USER_INPUT", ["input", "password"])], (attempt, payload)
-    # The 11th attempt is refused before the password is looked at, even the right one …
-    assert_rate_limited(await sign_in(attacker, victim.email, PASSWORD))
-    # … from any address, the account's bucket being full …
-    assert_rate_limited(await sign_in(GraphQLClient(http), victim.email.upper(), PASSWORD))
-    # … while another account signing in from elsewhere is not affected.
-    bystander = await register(http)
-    await assert_signed_in(
-        http, await sign_in(GraphQLClient(http), bystander.email, PASSWORD), bystander.email
-    )
-
-
-async def test_ten_failures_from_one_address_lock_the_address(http: httpx.AsyncClient) -> None:
-    known = await register(http)
-    attacker = GraphQLClient(http)
-    for attempt in range(10):
-        payload = await sign_in(attacker, new_email("unknown"), PASSWORD)
-        assert errors(payload) == [("BAD_USER_INPUT", ["input", "password"])], (attempt, payload)
-    assert_rate_limited(await sign_in(attacker, new_email("fresh"), PASSWORD))
-    assert_rate_limited(await sign_in(attacker, known.email, PASSWORD))
-    # Another address signs in to the same account.
-    await assert_signed_in(http, await sign_in(GraphQLClient(http), known.email, PASSWORD), known.email)
-
-
-async def test_aliased_sign_ins_in_one_request_are_throttled(http: httpx.AsyncClient) -> None:
-    victim = await register(http)
-    attacker = GraphQLClient(http)
-    fields = " ".join(
-        f"a{i}: tokenCreate(input: {{email: {json.dumps(victim.email)}, password: "
-        f"{json.dumps(f'guess number {i}')}}}) {{ accessToken userErrors {{ code message field }} }}"
-        for i in range(15)
-    )
-    data = await attacker.ok(f"mutation {{ {fields} }}")
-    codes = [[e["code"] for e in data[f"a{i}"]["userErrors"]] for i in range(15)]
-    checked = [c for c in codes if c != ["RATE_LIMITED"]]
-    assert len(checked) <= 10, codes
-    # Mutation fields run one after another: the first ten are checked, the rest refused unchecked.
-    assert codes == [["BAD_USER_INPUT"]] * 10 + [["RATE_LIMITED"]] * 5, codes
-    for i in range(10, 15):
-        assert_rate_limited(data[f"a{i}"])
-    assert_rate_limited(await sign_in(GraphQLClient(http), victim.email, PASSWORD))
-
-
-async def test_parallel_sign_ins_check_no_more_passwords_than_the_limit(http: httpx.AsyncClient) -> None:
-    victim = await register(http)
-    attacker = GraphQLClient(http)
-    answers = await asyncio.gather(
-        *(sign_in(attacker, victim.email, f"parallel guess {i}") for i in range(25))
-    )
-    codes = sorted(e["code"] for answer in answers for e in answer["userErrors"])
-    assert codes.count("BAD_USER_INPUT") == 10, codes
-    assert codes.count("RATE_LIMITED") == 15, codes
 
 
 # --- the email oracle ---------------------------------------------------------------------------------------

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from aurum.db import BACKGROUND, create_engine, create_sessionmaker
 from aurum.embedded import client_name, embedded_endpoints
 from aurum.jobs import JobQueue
+from aurum.redis_server import RedisServer
 from aurum.settings import Settings
 
 if TYPE_CHECKING:
+    from aurum.auth.revocation import Revocations
     from aurum.hrm.llm import ModelClient
 
 
@@ -35,8 +37,10 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
     jobs: JobQueue
+    redis_server: RedisServer = field(default_factory=RedisServer)  # whom ``redis`` is connected to
     background: set[asyncio.Task[None]] = field(default_factory=set)
     model_client: ModelClient | None = None  # made on first use: aurum.hrm.llm.model_client
+    revocations: Revocations | None = None  # made on first use: aurum.auth.revocation.revocations
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work without holding up the answer; it is awaited before the process closes."""
@@ -60,12 +64,14 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Start what is embedded, connect to everything, and close it all again on exit."""
     async with embedded_endpoints(settings) as endpoints:
         engine = create_engine(endpoints.database_url, settings)
+        redis_server = RedisServer()
         redis: Redis = Redis.from_url(
             endpoints.redis_url,
             decode_responses=False,
             socket_timeout=5,
             socket_connect_timeout=2,
             client_name=client_name(),
+            redis_connect_func=redis_server.on_connect,
         )
         jobs = await JobQueue.connect(endpoints.redis_url)
         resources = Resources(
@@ -76,6 +82,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             sessionmaker=create_sessionmaker(engine),
             redis=redis,
             jobs=jobs,
+            redis_server=redis_server,
         )
         try:
             yield resources

@@ -52,9 +52,13 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
-    login_failures_per_account: int = Field(default=10, ge=1, le=1000)
-    login_failures_per_address: int = Field(default=10, ge=1, le=100_000)
+    # Sign-in throttling (aurum.auth.throttle): per account and address, and per known device, in the window;
+    # per address across accounts in the window; and the account's ceiling over a longer window.
+    login_failures_per_account_address: int = Field(default=10, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=30, ge=1, le=100_000)
     login_window_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
+    login_failures_per_account: int = Field(default=100, ge=1, le=100_000)
+    login_account_window_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     app_url: str = "http://127.0.0.1:8000"
     public_url: str = "http://127.0.0.1:8000"
     # Comma-separated in the environment: AURUM_CORS_ORIGINS=https://app.aurum.life,https://m.aurum.life

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import cast
 
@@ -101,7 +102,8 @@ class AccountMutation:
                 await files.set_avatar(uow, storage, updated.user, cast(files.Upload | None, avatar))
             return updated
 
-        outcome = await run_mutation(info, work)
+        async with guard.given_back_if_we_fail() if guard is not None else contextlib.nullcontext():
+            outcome = await run_mutation(info, work)
         # Only a password actually checked clears the throttle: a password sent along with a change that
         # needs none must not become a way to reset the count between guesses elsewhere.
         if guard is not None and outcome.value is not None and outcome.value.password_checked:
@@ -139,7 +141,8 @@ class AccountMutation:
         async def work(uow: UnitOfWork) -> Revoked:
             return await service.delete_account(uow, input.password)
 
-        outcome = await run_mutation(info, work)
+        async with guard.given_back_if_we_fail():
+            outcome = await run_mutation(info, work)
         if outcome.value is None:
             return DeletePayload(deleted_id=None, user_errors=outcome.errors)
         await guard.passed()

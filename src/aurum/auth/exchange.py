@@ -18,7 +18,7 @@ from strawberry import Info
 from aurum.auth import sessions
 from aurum.auth.graphql import AuthPayload
 from aurum.auth.model import User
-from aurum.auth.tokens import new_secret
+from aurum.auth.tokens import issue_device_token, new_secret
 from aurum.db import read_session
 from aurum.errors import InvalidInput
 from aurum.graphql.context import Context
@@ -96,7 +96,8 @@ class GoogleMutation:
                 user = await session.get(User, handoff.user_id)
         if handoff is None or user is None:
             return AuthPayload.failed(InvalidInput(INVALID_CODE, ["input", "code"]))
+        device = issue_device_token(resources.settings, user.email)
         tokens = sessions.Tokens(
-            user, handoff.access_token, handoff.refresh_token, handoff.expires_in, handoff.session_id
+            user, handoff.access_token, handoff.refresh_token, handoff.expires_in, handoff.session_id, device
         )
         return AuthPayload.signed_in(tokens)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import strawberry
@@ -13,7 +14,8 @@ from aurum.auth import reset, service, sessions
 from aurum.auth.model import User as UserModel
 from aurum.auth.passwords import check_password_policy, same_password, verify_password
 from aurum.auth.revocation import sessions_ended
-from aurum.auth.throttle import LoginThrottle, RegistrationThrottle
+from aurum.auth.throttle import LoginThrottle, RegistrationThrottle, Reservation
+from aurum.auth.tokens import read_device_token
 from aurum.errors import DomainError, DomainErrors, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from aurum.graphql.context import Context
 from aurum.graphql.node import node_resolver
@@ -78,6 +80,11 @@ class AuthPayload:
         description="Trade for new tokens with tokenRefresh, once: each use returns a new one."
     )
     expires_in: int | None = strawberry.field(description="Seconds until the access token expires.")
+    device_token: str | None = strawberry.field(
+        description="Keep it on this device for this account, after signing out too, and send it with "
+        "tokenCreate: sign-ins from a device that signed in before are throttled on their own, so others' "
+        "failed guesses never lock it out. Replace it with each new one; it grants nothing else."
+    )
     user: User | None = strawberry.field(description="The signed-in user.")
     user_errors: list[UserError] = strawberry.field(description="Why sign-in failed, if it did.")
 
@@ -87,6 +94,7 @@ class AuthPayload:
             access_token=None,
             refresh_token=None,
             expires_in=None,
+            device_token=None,
             user=None,
             user_errors=UserError.from_exception(error),
         )
@@ -97,6 +105,7 @@ class AuthPayload:
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
             expires_in=tokens.expires_in,
+            device_token=tokens.device_token,
             user=User.from_row(tokens.user),
             user_errors=[],
         )
@@ -114,6 +123,11 @@ class AccountRegisterInput:
 class TokenCreateInput:
     email: str = strawberry.field(description="The sign-in email.")
     password: str = strawberry.field(description="The password.")
+    device_token: str | None = strawberry.field(
+        default=None,
+        description="The deviceToken of this device's last sign-in to this account, if it has one: its "
+        "attempts are then counted apart from everyone else's. One that is not valid is ignored.",
+    )
 
 
 @strawberry.input(description="A refresh token to trade for new tokens.")
@@ -163,22 +177,31 @@ def require_person(context: Context) -> uuid.UUID:
 
 
 class PasswordGuard:
-    """Confirming the password inside a session is throttled like signing in: a stolen access token must not
-    become a way to guess the password."""
+    """Confirming the password inside a session is throttled like signing in, in the buckets of the session
+    (a known device): a stolen access token must not become a way to guess the password, and strangers'
+    failed sign-ins must not keep the owner from changing it."""
 
-    def __init__(self, context: Context, email: str) -> None:
-        self._throttle = LoginThrottle(context.resources.redis, context.resources.settings)
-        self._email, self._address = email, context.device.address
+    def __init__(self, reservation: Reservation) -> None:
+        self._reservation = reservation
 
     @classmethod
     async def enter(cls, context: Context, field: list[str]) -> PasswordGuard:
         """Count the attempt; ``RateLimited`` names ``field``, the input's password field."""
-        guard = cls(context, (await context.viewer()).email)
-        await guard._throttle.attempt(guard._email, guard._address, field)
-        return guard
+        throttle = LoginThrottle(context.resources.redis, context.resources.settings)
+        session_id = context.principal.session_id if context.principal is not None else None
+        reservation = await throttle.attempt(
+            (await context.viewer()).email,
+            context.device.address,
+            known_device=f"session:{session_id.hex}" if session_id else None,
+            field=field,
+        )
+        return cls(reservation)
+
+    def given_back_if_we_fail(self) -> AbstractAsyncContextManager[None]:
+        return self._reservation.given_back_if_we_fail()
 
     async def passed(self) -> None:
-        await self._throttle.succeeded(self._email, self._address)
+        await self._reservation.succeeded()
 
 
 @strawberry.type
@@ -188,35 +211,52 @@ class AuthMutation:
         self, info: Info[Context, None], input: Input[AccountRegisterInput]
     ) -> AuthPayload:
         data = service.Registration(input.email, input.password, input.display_name, input.timezone)
-        resources = info.context.resources
+        resources, device = info.context.resources, info.context.device
         settings = resources.settings
         try:
             service.check_registration(data)
-            await RegistrationThrottle(resources.redis).attempt(info.context.device.address)
-            async with resources.sessionmaker() as session, session.begin():
+            reservation = await RegistrationThrottle(resources.redis).attempt(device.address)
+            async with (
+                reservation.given_back_if_we_fail(),
+                resources.sessionmaker() as session,
+                session.begin(),
+            ):
                 user = await service.register(session, data)
-                tokens = await sessions.start_session(
-                    session, settings, user, "password", info.context.device
-                )
+                tokens = await sessions.start_session(session, settings, user, "password", device)
         except (DomainError, DomainErrors) as error:
             return AuthPayload.failed(error)
         return AuthPayload.signed_in(tokens)
 
-    @strawberry.mutation(description="Sign in with email and password. Repeated failures are throttled.")
+    @strawberry.mutation(
+        description="Sign in with email and password. Repeated failures are throttled: per account and "
+        "address, per address, and per account from anywhere over a longer window; a device that sends its "
+        "deviceToken is counted on its own."
+    )
     async def token_create(self, info: Info[Context, None], input: Input[TokenCreateInput]) -> AuthPayload:
         resources, device = info.context.resources, info.context.device
         throttle = LoginThrottle(resources.redis, resources.settings)
+        known = (
+            read_device_token(resources.settings, input.device_token, input.email)
+            if input.device_token
+            else None
+        )
         try:
-            await throttle.attempt(input.email, device.address)
+            reservation = await throttle.attempt(
+                input.email, device.address, known_device=f"device:{known}" if known else None
+            )
         except RateLimited as error:
             return AuthPayload.failed(error)
-        async with resources.sessionmaker() as session, session.begin():
+        async with (
+            reservation.given_back_if_we_fail(),
+            resources.sessionmaker() as session,
+            session.begin(),
+        ):
             user = await service.authenticate(session, input.email, input.password)
             if user is not None:
                 tokens = await sessions.start_session(session, resources.settings, user, "password", device)
         if user is None:
             return AuthPayload.failed(InvalidInput(WRONG_CREDENTIALS, ["input", "password"]))
-        await throttle.succeeded(input.email, device.address)
+        await reservation.succeeded()
         return AuthPayload.signed_in(tokens)
 
     @strawberry.mutation(
@@ -253,14 +293,15 @@ class AuthMutation:
         resources = info.context.resources
         throttle = LoginThrottle(resources.redis, resources.settings, purpose="reset")
         try:
-            await throttle.attempt(input.email, info.context.device.address)
+            reservation = await throttle.attempt(input.email, info.context.device.address)
         except RateLimited as error:
             return Payload.failed(error)
-        async with resources.sessionmaker() as session, session.begin():
-            requested = await reset.request_reset(session, resources.settings, input.email)
-        if requested is not None:
-            message = requested.message
-            await resources.jobs.enqueue("send_email", message.to, message.subject, message.text)
+        async with reservation.given_back_if_we_fail():
+            async with resources.sessionmaker() as session, session.begin():
+                requested = await reset.request_reset(session, resources.settings, input.email)
+            if requested is not None:
+                message = requested.message
+                await resources.jobs.enqueue("send_email", message.to, message.subject, message.text)
         return Payload.done()
 
     @strawberry.mutation(
@@ -294,7 +335,7 @@ class AuthMutation:
         try:
             user_id = require_person(info.context)
             guard = await PasswordGuard.enter(info.context, ["input", "currentPassword"])
-            async with info.context.writing() as uow:
+            async with guard.given_back_if_we_fail(), info.context.writing() as uow:
                 user = await uow.session.get(UserModel, user_id)
                 if user is None:
                     raise Unauthenticated("This account no longer exists")

@@ -62,6 +62,8 @@ class AuthSession(UserOwned, Base):
     __table_args__ = (
         UniqueConstraint("id", "user_id"),
         Index("ix_auth_sessions_user_id", "user_id"),
+        # The revocation cache is rebuilt from the sessions ended lately (aurum.auth.revocation).
+        Index("ix_auth_sessions_revoked_at", "revoked_at", postgresql_where=text("revoked_at IS NOT NULL")),
         CheckConstraint(one_of("method", SIGN_IN_METHODS), name="method_valid"),
     )
 

@@ -42,7 +42,7 @@ async def principal_for(resources: Resources, credential: str) -> Principal | No
     if credential.startswith(API_KEY_PREFIX):
         return await _api_key(resources.sessionmaker, credential)
     claims = read_access_token(resources.settings, credential)
-    if claims is None or await is_revoked(resources.redis, claims.session_id):
+    if claims is None or await is_revoked(resources, claims):
         return None
     return Principal(user_id=claims.user_id, session_id=claims.session_id, expires_at=claims.expires_at)
 

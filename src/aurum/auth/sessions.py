@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from aurum.auth.model import AuthSession, RefreshToken, User
-from aurum.auth.tokens import digest, issue_access_token, new_secret
+from aurum.auth.tokens import digest, issue_access_token, issue_device_token, new_secret
 from aurum.db import act_as
 from aurum.settings import Settings
 
@@ -46,6 +46,7 @@ class Tokens:
     refresh_token: str
     expires_in: int
     session_id: uuid.UUID
+    device_token: str
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ async def _tokens(session: AsyncSession, settings: Settings, user: User, auth: A
     )
     await session.flush()
     access = issue_access_token(settings, user.id, auth.id)
-    return Tokens(user, access.token, refresh, access.expires_in, auth.id)
+    device = issue_device_token(settings, user.email)
+    return Tokens(user, access.token, refresh, access.expires_in, auth.id, device)
 
 
 INVALID_REFRESH = "This refresh token is not valid: sign in again"

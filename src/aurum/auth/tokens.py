@@ -1,8 +1,10 @@
-"""Short-lived signed access tokens (JWT, HS256 pinned) and the opaque secrets behind everything else."""
+"""Short-lived signed access tokens and long-lived device tokens (JWT, HS256 pinned), and the opaque secrets
+behind everything else."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -10,10 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from aurum.auth.emails import normalize_email
 from aurum.settings import Settings
 
 ALGORITHM = "HS256"
 ACCESS = "access"
+DEVICE = "device"
+# A device that signs in to an account at least this often stays known to it (every sign-in and refresh
+# hands it a new device token).
+DEVICE_TOKEN_LIFETIME = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,49 @@ def read_access_token(settings: Settings, token: str) -> AccessClaims | None:
     except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
         # OverflowError, OSError: a date beyond what datetime or the platform can hold (exp=10**20).
         return None
+
+
+def issue_device_token(settings: Settings, email: str) -> str:
+    """Proof that this device signed in to the account of ``email``: it keeps it after signing out, and
+    sign-ins that carry it are throttled on their own (aurum.auth.throttle). It grants nothing else."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": _device_account(settings, email),
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
+        "iat": now,
+        "exp": now + DEVICE_TOKEN_LIFETIME,
+        "jti": uuid.uuid4().hex,
+        "typ": DEVICE,
+    }
+    return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
+
+
+def read_device_token(settings: Settings, token: str, email: str) -> str | None:
+    """The device's id, if ``token`` is a valid device token of the account of ``email``; else ``None``."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.signing_key,
+            algorithms=[ALGORITHM],
+            audience=settings.token_audience,
+            issuer=settings.token_issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
+        return None
+    if claims.get("typ") != DEVICE or not isinstance(claims.get("jti"), str):
+        return None
+    if not hmac.compare_digest(str(claims["sub"]), _device_account(settings, email)):
+        return None
+    return str(claims["jti"])[:64]
+
+
+def _device_account(settings: Settings, email: str) -> str:
+    """Which account a device token is for, without a database lookup (the throttle runs before one) and
+    without showing the email: a keyed hash of its normal form."""
+    key = settings.signing_key.encode()
+    return hmac.new(key, b"device:" + normalize_email(email).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def new_secret(prefix: str, nbytes: int = 32) -> str:
