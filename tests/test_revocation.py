@@ -99,7 +99,7 @@ async def http(
     own = settings.model_copy(update={"redis_url": own_redis.url})
     async with (
         open_resources(own) as opened,
-        serving(build_app(own, opened, run_worker=False)) as url,
+        serving(build_app(own, opened, run_worker=False), own) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
         yield client

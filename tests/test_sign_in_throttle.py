@@ -205,7 +205,7 @@ async def test_sign_ins_while_the_database_is_down_never_count(own_database: tup
     own, directory = own_database
     async with (
         open_resources(own) as opened,
-        serving(build_app(own, opened)) as url,
+        serving(build_app(own, opened), own) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         owner = await register(http)
