@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -57,26 +58,35 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, session_id: uuid.
 
 def read_access_token(settings: Settings, token: str) -> AccessClaims | None:
     """The claims of a valid access token, else ``None`` (whatever is wrong with it)."""
+    claims = _decoded(settings, token, ["exp", "iat", "nbf", "sub", "sid", "iss", "aud", "jti"])
+    if claims is None or claims.get("typ") != ACCESS:
+        return None
     try:
-        claims = jwt.decode(
-            token,
-            settings.signing_key,
-            algorithms=[ALGORITHM],
-            audience=settings.token_audience,
-            issuer=settings.token_issuer,
-            options={"require": ["exp", "iat", "nbf", "sub", "sid", "iss", "aud", "jti"]},
-        )
-        if claims.get("typ") != ACCESS:
-            return None
         return AccessClaims(
             user_id=uuid.UUID(claims["sub"]),
             session_id=uuid.UUID(claims["sid"]),
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
+    except (ValueError, TypeError, KeyError, OverflowError, OSError):
         # OverflowError, OSError: a date beyond what datetime or the platform can hold (exp=10**20).
         return None
+
+
+def _decoded(settings: Settings, token: str, required: list[str]) -> dict[str, Any] | None:
+    """The claims of a token we signed, current and meant for us, else ``None``."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.signing_key,
+            algorithms=[ALGORITHM],
+            audience=settings.token_audience,
+            issuer=settings.token_issuer,
+            options={"require": required},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
+        return None
+    return claims
 
 
 def issue_device_token(settings: Settings, email: str) -> str:
@@ -97,18 +107,8 @@ def issue_device_token(settings: Settings, email: str) -> str:
 
 def read_device_token(settings: Settings, token: str, email: str) -> str | None:
     """The device's id, if ``token`` is a valid device token of the account of ``email``; else ``None``."""
-    try:
-        claims = jwt.decode(
-            token,
-            settings.signing_key,
-            algorithms=[ALGORITHM],
-            audience=settings.token_audience,
-            issuer=settings.token_issuer,
-            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
-        )
-    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
-        return None
-    if claims.get("typ") != DEVICE or not isinstance(claims.get("jti"), str):
+    claims = _decoded(settings, token, ["exp", "iat", "sub", "iss", "aud", "jti"])
+    if claims is None or claims.get("typ") != DEVICE or not isinstance(claims.get("jti"), str):
         return None
     if not hmac.compare_digest(str(claims["sub"]), _device_account(settings, email)):
         return None
