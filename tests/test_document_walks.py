@@ -21,6 +21,7 @@ from graphql import (
     is_composite_type,
     is_object_type,
     parse,
+    validate,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,7 @@ from aurum.graphql.documents import CACHED_CHARACTERS
 from aurum.graphql.extensions import root_fields
 from aurum.graphql.limits import size_of
 from aurum.graphql.schema import build_schema
+from aurum.graphql.validation import validate_document
 from aurum.settings import Settings
 from tests.hostile import repeated_fields
 
@@ -251,3 +253,15 @@ async def test_kept_documents_stay_within_their_weight() -> None:
     kept = list(documents._cache)
     assert CACHED_CHARACTERS - 20_100 < sum(map(len, kept)) <= CACHED_CHARACTERS
     assert kept == texts[-len(kept) :]  # the least recently used went first
+
+
+@GENERATED
+@given(documents(), st.sampled_from(["", "idd", "...Missing", "nope: __typename nope: id", "f(x: $v)"]))
+def test_validation_without_garbage_finds_what_graphql_core_finds(text: str, slip: str) -> None:
+    """aurum.graphql.validation replays graphql-core's validate: the same errors, in the same order."""
+    document = parse(text.replace("{ ", "{ " + slip + " ", 1) if slip else text)
+    rules = build_schema(Settings()).documents.rules
+    mine = validate_document(SCHEMA, document, rules, hide_suggestions=False)
+    theirs = validate(SCHEMA, document, rules)
+    assert [(e.message, e.locations) for e in mine] == [(e.message, e.locations) for e in theirs]
+    assert mine or not slip  # a slip is always an error

@@ -27,7 +27,6 @@ from graphql import (
     StringValueNode,
     parse,
     specified_rules,
-    validate,
 )
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -36,6 +35,7 @@ from strawberry.types import ExecutionContext
 
 from aurum.graphql.anatomy import Anatomy, anatomy_of, ast_nodes
 from aurum.graphql.limits import TOO_COMPLEX, Limits, shape_errors
+from aurum.graphql.validation import validate_document
 
 # graphql-core meters the comparisons of its overlapping-fields rule and aborts past a budget: 500,000 by
 # default, about a second of CPU and a quarter of a million objects of cyclic garbage here. All the clients'
@@ -104,7 +104,9 @@ class Documents:
         anatomy = anatomy_of(document)
         errors = shape_errors(anatomy, self.limits)
         if not errors:
-            found = validate(self.schema, document, self.rules, hide_suggestions=self.hide_suggestions)
+            found = validate_document(
+                self.schema, document, self.rules, hide_suggestions=self.hide_suggestions
+            )
             errors = [_too_complex() if e.message == ABORTED else e for e in found]
         nul = any(isinstance(n, StringValueNode) and "\x00" in n.value for n in ast_nodes(document))
         return Prepared(document, anatomy, tuple(errors), nul)
