@@ -36,7 +36,8 @@ from aurum.graphql.validation import validate_document
 from aurum.settings import Settings
 from tests.hostile import repeated_fields
 
-SCHEMA: GraphQLSchema = build_schema(Settings()).documents.schema
+DOCUMENTS = build_schema(Settings()).documents
+SCHEMA: GraphQLSchema = DOCUMENTS.schema
 
 
 def object_fields(type_: GraphQLObjectType) -> tuple[list[str], list[str]]:
@@ -260,7 +261,7 @@ async def test_kept_documents_stay_within_their_weight() -> None:
 def test_validation_without_garbage_finds_what_graphql_core_finds(text: str, slip: str) -> None:
     """aurum.graphql.validation replays graphql-core's validate: the same errors, in the same order."""
     document = parse(text.replace("{ ", "{ " + slip + " ", 1) if slip else text)
-    rules = build_schema(Settings()).documents.rules
+    rules = DOCUMENTS.rules
     mine = validate_document(SCHEMA, document, rules, hide_suggestions=False)
     theirs = validate(SCHEMA, document, rules)
     assert [(e.message, e.locations) for e in mine] == [(e.message, e.locations) for e in theirs]
