@@ -111,6 +111,8 @@ def build_app(
             graphql.resources = app.state.resources = opened
             graphql.hub = app.state.hub = hub
             metrics.live.hub, metrics.live.resources = hub, opened
+            compiled = getattr(graphql.schema, "compiled", None)
+            metrics.live.reads = compiled.answered if compiled is not None else None
             yield
 
     app = Starlette(

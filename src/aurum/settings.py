@@ -72,10 +72,16 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
     # Fields of a query once every fragment spread is replaced by its fragment (aurum.graphql.limits).
     max_query_fields: int = Field(default=10_000, ge=100, le=1_000_000)
+    # Queries over the hierarchy read by the compiled path (aurum.compiled); false: all by the resolvers.
+    compiled_reads: bool = True
     # Seconds of work one query or mutation may take before it is stopped (OPERATION_TIMEOUT).
     operation_timeout: float = Field(default=10.0, ge=0.01, le=600)
     # The most objects one request may ask for, and one user per minute (aurum.graphql.cost).
     max_query_cost: int = Field(default=50_000, ge=100, le=10_000_000)
+    # What the compiled path may read instead (aurum.compiled): rows actually read, and a ceiling on the
+    # objects a query could return, beyond which it is absurd whatever the data.
+    max_query_rows: int = Field(default=50_000, ge=100, le=10_000_000)
+    query_cost_ceiling: int = Field(default=1_000_000_000, ge=100, le=10**15)
     query_budget: int = Field(default=500_000, ge=100, le=100_000_000)
     # When set, /metrics answers only "Authorization: Bearer <token>" (unset: open, for a private network).
     metrics_token: str | None = Field(default=None, min_length=16)

@@ -34,6 +34,7 @@ class Context:
         "_loaders",
         "_user_id",
         "auth_error",
+        "charged",
         "connection",
         "connection_params",
         "hub",
@@ -60,6 +61,7 @@ class Context:
         self.auth_error = auth_error
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
         self.hub = hub
+        self.charged = False  # the request's cost is charged to the user's budget already
         self.connection: Connection | None = None
         self.connection_params: dict[str, Any] = {}
 

@@ -161,25 +161,65 @@ class CostLimit(SchemaExtension):
 
     async def _refusal(self) -> GraphQLError | None:
         ctx = self.execution_context
-        context = ctx.context
-        cost = request_cost(ctx.schema._schema, anatomy_for(ctx), ctx.operation_name, ctx.variables or {})
-        if cost > self.limit:
-            message = (
-                f"The query could return {cost:,} objects; the limit is {self.limit:,}: "
-                "ask for smaller pages, or fewer levels at once"
-            )
-            return GraphQLError(message, extensions={"code": "QUERY_TOO_COMPLEX"})
-        # Subscriptions are bounded by the caps per socket and per user; charging each at subscribe time
-        # would hold a thousand subscribe requests at once in a Redis round trip (measured: +14 KiB a socket).
-        if not context.is_authenticated or ctx.operation_type is OperationType.SUBSCRIPTION:
-            return None
-        spent = await _charge(context.resources.redis, budget_key(context.user_id, time.time()), max(cost, 1))
-        if spent is not None and spent > self.budget:
-            message = (
-                f"This account asked for more than {self.budget:,} objects this minute; try again in a minute"
-            )
-            return GraphQLError(message, extensions={"code": "RATE_LIMITED"})
+        # Subscriptions are bounded by the caps per socket and per user instead; the compiled path may have
+        # charged the request before leaving it to the resolvers.
+        charged = ctx.operation_type is not OperationType.SUBSCRIPTION and not ctx.context.charged
+        variables = ctx.variables or {}
+        return await refusal(
+            ctx.context,
+            ctx.schema._schema,
+            anatomy_for(ctx),
+            ctx.operation_name,
+            variables,
+            self.limit,
+            self.budget if charged else None,
+        )
+
+
+async def refusal(
+    context: Any,
+    schema: GraphQLSchema,
+    anatomy: Anatomy,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    limit: int,
+    budget: int | None,
+) -> GraphQLError | None:
+    """Why the request may not run: it could return more than ``limit`` objects, or its user has asked for
+    more than ``budget`` this minute (charged here; ``None``: not charged)."""
+    cost = request_cost(schema, anatomy, operation_name, variables)
+    if cost > limit:
+        message = (
+            f"The query could return {cost:,} objects; the limit is {limit:,}: "
+            "ask for smaller pages, or fewer levels at once"
+        )
+        return GraphQLError(message, extensions={"code": "QUERY_TOO_COMPLEX"})
+    # Charging each subscription at subscribe time would hold a thousand subscribe requests at once in a
+    # Redis round trip (measured: +14 KiB a socket): subscriptions pass no budget.
+    if not context.is_authenticated or budget is None:
         return None
+    spent = await charge(context, cost)
+    return spent_too_much(budget) if spent is not None and spent > budget else None
+
+
+def spent_too_much(budget: int) -> GraphQLError:
+    message = f"This account asked for more than {budget:,} objects this minute; try again in a minute"
+    return GraphQLError(message, extensions={"code": "RATE_LIMITED"})
+
+
+async def spent(context: Any) -> int | None:
+    """What the user has asked for this minute so far (``None`` when Redis is away)."""
+    try:
+        found = await context.resources.redis.get(budget_key(context.user_id, time.time()))
+    except (RedisError, OSError) as error:
+        log.warning("query budget not read", error=str(error))
+        return None
+    return int(found) if found is not None else 0
+
+
+async def charge(context: Any, cost: int) -> int | None:
+    """Charge ``cost`` to the user's minute: the minute's total after it (``None`` when Redis is away)."""
+    return await _charge(context.resources.redis, budget_key(context.user_id, time.time()), max(cost, 1))
 
 
 async def _charge(redis: Any, key: str, cost: int) -> int | None:

@@ -62,6 +62,14 @@ class OperationChoice(SchemaExtension):
         yield
 
 
+def operation_timeout(seconds: float) -> GraphQLError:
+    message = (
+        f"The request took more than {seconds:g} s and was stopped: ask for less at once "
+        "(a mutation's changes are kept whole or not at all)"
+    )
+    return GraphQLError(message, extensions={"code": "OPERATION_TIMEOUT"})
+
+
 def several_operations(count: int) -> str:
     """Why a document of several operations cannot run without a name (over HTTP and WebSocket alike)."""
     return f"The document has {count} operations: name one in 'operationName'"
@@ -140,7 +148,7 @@ class NulGuard(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.result is None and (_has_nul(ctx.variables) or _has_nul_literal(ctx)):
+        if ctx.result is None and (has_nul(ctx.variables) or _has_nul_literal(ctx)):
             error = GraphQLError(
                 "Text cannot contain the NUL character (U+0000)",
                 extensions={"code": ErrorCode.BAD_USER_INPUT.value},
@@ -149,13 +157,14 @@ class NulGuard(SchemaExtension):
         yield
 
 
-def _has_nul(value: object) -> bool:
+def has_nul(value: object) -> bool:
+    """Whether text anywhere in ``value`` (the request's variables) holds U+0000."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+        return any(has_nul(v) for v in value)
     return False
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Row, Table, select
 from strawberry import Info
 
 from aurum.graphql.context import Context
-from aurum.models import readable
+from aurum.models import among, readable
 from aurum.pagination import Ordering, Page, PageArgs, fetch_pages
 
 
@@ -21,7 +21,7 @@ async def row_by_id(info: Info[Context, None], table: Table, object_id: uuid.UUI
 
     async def batch(ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
         async with ctx.reading() as session:
-            statement = select(*readable(table)).where(table.c.id.in_(ids), table.c.user_id == user_id)
+            statement = select(*readable(table)).where(among(table.c.id, ids), table.c.user_id == user_id)
             found = {row.id: row for row in (await session.execute(statement)).all()}
         return [found.get(i) for i in ids]
 
@@ -46,7 +46,7 @@ async def page_of_children(
     args = args.validate()
 
     async def batch(parent_ids: Sequence[uuid.UUID]) -> list[Page]:
-        conditions = [table.c.user_id == user_id, parent_column.in_(parent_ids), *where]
+        conditions = [table.c.user_id == user_id, among(parent_column, parent_ids), *where]
         async with ctx.reading() as session:
             pages = await fetch_pages(session, table, conditions, ordering, args, partition=parent_column)
         return [pages.get(p, Page()) for p in parent_ids]

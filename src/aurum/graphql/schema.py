@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -12,6 +13,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from aurum.account.graphql import AccountMutation
 from aurum.analytics.graphql import AlignmentQuery
@@ -29,6 +31,7 @@ from aurum.graphql.extensions import (
     OperationChoice,
     ScopeGate,
     format_error,
+    operation_timeout,
 )
 from aurum.graphql.limits import Limits
 from aurum.graphql.node import NodeQuery
@@ -48,6 +51,9 @@ from aurum.search.graphql import SearchQuery
 from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
 from aurum.task.mutations import TaskMutation
+
+if TYPE_CHECKING:
+    from aurum.compiled import CompiledReads
 
 
 def described(merged: type, description: str) -> type:
@@ -123,6 +129,33 @@ class AurumSchema(strawberry.Schema):
 
     documents: Documents
     operation_timeout: float
+    compiled: CompiledReads | None = None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """A query the compiled path can read is answered there; anything else, and anything it leaves, by
+        the resolvers."""
+        if self.compiled is not None and query is not None and context_value is not None:
+            answer = await self.compiled.run(query, variable_values, context_value, operation_name)
+            if answer is not None:
+                return answer
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
 
     async def _execute_operation(self, execution_context: ExecutionContext, *args: Any, **kwargs: Any) -> Any:
         """A query or mutation, over HTTP or a WebSocket, stopped once it has run for longer than the
@@ -134,13 +167,7 @@ class AurumSchema(strawberry.Schema):
         except TimeoutError:
             if not budget.expired():
                 raise
-        message = (
-            f"The request took more than {self.operation_timeout:g} s and was stopped: ask for less at once "
-            "(a mutation's changes are kept whole or not at all)"
-        )
-        return ExecutionResult(
-            data=None, errors=[GraphQLError(message, extensions={"code": "OPERATION_TIMEOUT"})]
-        )
+        return ExecutionResult(data=None, errors=[operation_timeout(self.operation_timeout)])
 
     async def _prepare_operation_async(
         self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
@@ -192,6 +219,16 @@ def build_schema(settings: Settings) -> AurumSchema:
         schema._schema, limits, settings.max_tokens, production=not settings.is_development
     )
     schema.operation_timeout = settings.operation_timeout
+    if settings.compiled_reads:
+        from aurum.compiled import CompiledReads, ReadLimits
+
+        most = ReadLimits(
+            ceiling=settings.query_cost_ceiling,
+            rows=settings.max_query_rows,
+            budget=settings.query_budget,
+            timeout=settings.operation_timeout,
+        )
+        schema.compiled = CompiledReads(schema, schema.documents, most)
     return schema
 
 

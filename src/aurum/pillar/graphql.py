@@ -35,7 +35,7 @@ from aurum.graphql.types import (
 )
 from aurum.ids import decode_id, to_global_id
 from aurum.models import table_of
-from aurum.pagination import PageArgs
+from aurum.pagination import Ordering, PageArgs
 from aurum.pillar import service
 from aurum.pillar.model import Pillar as PillarModel
 
@@ -130,6 +130,11 @@ def pillar_conditions(filter: PillarFilter | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def pillar_ordering(order_by: PillarOrder | None) -> Ordering:
+    order = order_by or PillarOrder()
+    return ordering(TABLE, order.field, order.direction)
+
+
 @node_resolver("Pillar")
 async def pillar_by_id(info: Info[Context, None], pillar_id: uuid.UUID) -> Pillar | None:
     row: Row[Any] | None = await row_by_id(info, TABLE, pillar_id)
@@ -149,12 +154,11 @@ class PillarQuery:
         filter: Filter[PillarFilter] = None,
         order_by: OrderBy[PillarOrder] = None,
     ) -> Connection[Pillar]:
-        order = order_by or PillarOrder()
         page = await page_of_list(
             info,
             TABLE,
             pillar_conditions(filter),
-            ordering(TABLE, order.field, order.direction),
+            pillar_ordering(order_by),
             PageArgs(first, after, last, before),
         )
         return Connection.from_page(page, Pillar.from_row)

@@ -417,6 +417,12 @@ def _in_projects(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 
 async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) -> list[ColumnElement[bool]]:
     """Alike at the top and nested: by default, tasks of archived projects, areas or pillars are left out."""
+    overdue = filter is not None and filter.overdue is not None
+    return task_filter_conditions(filter, await info.context.timezone() if overdue else None)
+
+
+def task_filter_conditions(filter: TaskFilter | None, zone: ZoneInfo | None) -> list[ColumnElement[bool]]:
+    """The conditions of ``filter``; ``zone``, the viewer's, is needed for ``overdue`` only."""
     filter = filter or TaskFilter()
     conditions = name_search(TABLE.c.name, filter.search)
     if filter.project_id is not None:
@@ -451,7 +457,8 @@ async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) 
             (TABLE.c.status == "completed") if filter.completed else TABLE.c.status.not_in(CLOSED_STATUSES)
         )
     if filter.overdue is not None:
-        overdue = await _overdue_condition(info)
+        assert zone is not None, "the viewer's time zone decides what is overdue"
+        overdue = _overdue_condition(datetime.now(zone))
         conditions.append(overdue if filter.overdue else ~overdue)
     if filter.archived is False:
         conditions.append(~_in_projects(PROJECTS.c.archived.is_(True) | archived_ancestor()))
@@ -460,8 +467,7 @@ async def task_conditions(info: Info[Context, None], filter: TaskFilter | None) 
     return conditions
 
 
-async def _overdue_condition(info: Info[Context, None]) -> ColumnElement[bool]:
-    now = datetime.now(await info.context.timezone())
+def _overdue_condition(now: datetime) -> ColumnElement[bool]:
     today, clock = now.date(), now.time().replace(tzinfo=None)
     past = or_(
         TABLE.c.due_date < today,
@@ -503,9 +509,13 @@ async def tasks_of_project(
     order_by: TaskOrder | None,
 ) -> Connection[Task]:
     """Its top-level tasks, unless the filter asks for subtasks (topLevel: false) or names a parent."""
-    chosen = filter is not None and (filter.top_level is not None or filter.parent_id is not None)
-    top_level = [] if chosen else [TABLE.c.parent_id.is_(None)]
+    top_level = [] if names_its_level(filter) else [TABLE.c.parent_id.is_(None)]
     return await tasks_under(info, "tasks", TABLE.c.project_id, project_id, args, filter, order_by, top_level)
+
+
+def names_its_level(filter: TaskFilter | None) -> bool:
+    """Whether the filter says which tasks of a project to list (topLevel, or a parent): else its top ones."""
+    return filter is not None and (filter.top_level is not None or filter.parent_id is not None)
 
 
 @node_resolver("Task")

@@ -16,7 +16,7 @@ from strawberry import Info
 
 from aurum.graphql.context import Context
 from aurum.graphql.eager import node_fields
-from aurum.models import readable, table_of
+from aurum.models import among, readable, table_of
 from aurum.task.model import Task, TaskDependency
 
 TABLE = table_of(Task)
@@ -52,20 +52,24 @@ def dependencies_of(info: Info[Context, None], task_id: uuid.UUID) -> Awaitable[
     user_id = ctx.user_id
 
     async def batch(ids: Sequence[uuid.UUID]) -> list[list[Row[Any]]]:
-        statement: Select[Any] = (
-            select(*readable(TABLE), DEPENDENCIES.c.task_id.label("_waiting"))
-            .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
-            .where(DEPENDENCIES.c.task_id.in_(ids), DEPENDENCIES.c.user_id == user_id)
-            .order_by(TABLE.c.sort_order, TABLE.c.id)
-        )
         found: dict[uuid.UUID, list[Row[Any]]] = {i: [] for i in ids}
         async with ctx.reading() as session:
-            for row in (await session.execute(statement)).all():
+            for row in (await session.execute(dependencies_statement(user_id, ids))).all():
                 found[row._waiting].append(row)
         return [found[i] for i in ids]
 
     loaded: Awaitable[list[Row[Any]]] = ctx.loader("dependencies", batch).load(task_id)
     return loaded
+
+
+def dependencies_statement(user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> Select[Any]:
+    """The tasks the tasks ``ids`` wait for, each row with the waiting task's id as ``_waiting``."""
+    return (
+        select(*readable(TABLE), DEPENDENCIES.c.task_id.label("_waiting"))
+        .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
+        .where(among(DEPENDENCIES.c.task_id, ids), DEPENDENCIES.c.user_id == user_id)
+        .order_by(TABLE.c.sort_order, TABLE.c.id)
+    )
 
 
 async def preload(info: Info[Context, None], rows: Sequence[Row[Any]]) -> None:

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aurum.area.model import Area
+from aurum.models import among
 from aurum.project.model import Project
 from aurum.task.model import Task
 
@@ -16,7 +17,7 @@ Counts = tuple[int, int]
 
 
 async def progress_by(
-    session: AsyncSession, user_id: uuid.UUID, level: str, ids: Sequence[uuid.UUID]
+    session: AsyncSession | AsyncConnection, user_id: uuid.UUID, level: str, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Counts]:
     """``{id: (total, completed)}`` for ids of ``level`` (``pillar``, ``area`` or ``project``). A skipped
     occurrence of a recurring task is neither work done nor work left: it does not count."""
@@ -34,5 +35,5 @@ async def progress_by(
         if level == "pillar":
             statement = statement.join(Area, Area.id == Project.area_id)
             key = Area.pillar_id
-    rows = await session.execute(statement.add_columns(key).where(key.in_(ids)).group_by(key))
+    rows = await session.execute(statement.add_columns(key).where(among(key, ids)).group_by(key))
     return {row[2]: (row[0], row[1]) for row in rows.all()}

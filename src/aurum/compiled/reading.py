@@ -1,0 +1,359 @@
+"""A planned query read and answered: one connection, one transaction, one statement for each list,
+relation and lookup of the plan whatever the number of rows, and the answer written field by field from
+the rows, as the resolvers would write it.
+
+Rows are read by position (a row's layout is found once per statement): on 2,000 tasks, looking fields up
+by name cost more than everything else the answer needs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from graphql.execution.values import VariableValues, get_argument_values
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.types.arguments import convert_arguments
+
+from aurum.compiled.entities import Entity
+from aurum.compiled.plan import (
+    Computed,
+    ConnectionPlan,
+    NodeRoot,
+    ObjectPlan,
+    Part,
+    QueryPlan,
+    Related,
+    Scalar,
+    Typename,
+)
+from aurum.graphql.types import Progress
+from aurum.ids import parse_global_id
+from aurum.models import among
+from aurum.pagination import Ordering, Page, PageArgs, page_statement, paged, row_cursor
+from aurum.task import rules
+from aurum.task.graphql import names_its_level, recurrence_of
+from aurum.task.loaders import dependencies_statement
+from aurum.task.model import CLOSED_STATUSES
+from aurum.task.progress import progress_by
+
+Answer = dict[str, Any]
+Layout = dict[str, int]
+TIMEZONE = text("SELECT timezone FROM users WHERE id = :id")
+PROGRESS_LEVELS = {"Pillar": "pillar", "Area": "area", "Project": "project"}
+ID_ONLY: Layout = {"id": 0}
+
+
+class TooManyRows(Exception):
+    """The request read as many rows as it may."""
+
+
+class Fallback(Exception):
+    """Something the resolvers answer (an error to report, a type the compiled path does not read)."""
+
+
+def layout_of(rows: Sequence[Any]) -> Layout:
+    return {name: index for index, name in enumerate(rows[0]._fields)} if rows else {}
+
+
+class Reading:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        user_id: uuid.UUID,
+        variables: VariableValues,
+        schema: Any,
+        most_rows: int,
+    ) -> None:
+        self.connection = connection
+        self.most_rows = most_rows
+        self.user_id = user_id
+        self.variables = variables
+        self.schema = schema  # Strawberry's: its argument conversion turns inputs into the domains' types
+        self.now = datetime.now(UTC)
+        self.rows_read = 0
+        self._zone: ZoneInfo | None = None
+
+    async def answer(self, plan: QueryPlan) -> Answer:
+        data: Answer = {}
+        for field in plan.fields:
+            if isinstance(field, Typename):
+                data[field.key] = field.name
+            elif isinstance(field, NodeRoot):
+                data[field.key] = await self._nodes(field)
+            else:
+                ordering, pages, layout = await self._pages(field.plan, None)
+                [data[field.key]] = await self._connections(
+                    field.plan, ordering, [pages.get(None, Page())], layout
+                )
+        return data
+
+    async def zone(self) -> ZoneInfo:
+        if self._zone is None:
+            name = (await self.connection.execute(TIMEZONE, {"id": self.user_id})).scalar_one()
+            self._zone = ZoneInfo(name)
+        return self._zone
+
+    async def _read(self, statement: Any) -> Sequence[Any]:
+        """The statement's rows, no more than the request may still read (one more tells it would)."""
+        left = self.most_rows - self.rows_read
+        rows = (await self.connection.execute(statement.limit(left + 1))).all()
+        self.rows_read += len(rows)
+        if self.rows_read > self.most_rows:
+            raise TooManyRows
+        return rows
+
+    # --- lists -----------------------------------------------------------------------------------------
+
+    async def _pages(
+        self, plan: ConnectionPlan, parents: list[Any] | None
+    ) -> tuple[Ordering, dict[Any, Page], Layout]:
+        entity, table = plan.entity, plan.entity.table
+        raw = get_argument_values(plan.definition, plan.node, self.variables)
+        registry, config = self.schema.schema_converter.scalar_registry, self.schema.config
+        given = convert_arguments(raw, plan.field.arguments, scalar_registry=registry, config=config)
+        args = PageArgs(given.get("first"), given.get("after"), given.get("last"), given.get("before"))
+        filter, ordering = given.get("filter"), entity.ordering(given.get("order_by"))
+        zone = await self.zone() if getattr(filter, "overdue", None) is not None else None
+        where = [table.c.user_id == self.user_id, *entity.conditions(filter, zone)]
+        partition = None
+        if plan.child is not None:
+            partition = table.c[plan.child.parent]
+            where.append(among(partition, parents or []))
+            if plan.child.top_level and not names_its_level(filter):
+                where.append(table.c.parent_id.is_(None))
+        columns = [table.c[name] for name in sorted(_columns(plan))]
+        rows = await self._read(page_statement(table, where, ordering, args.validate(), partition, columns))
+        return ordering, paged(rows, args), layout_of(rows)
+
+    async def _connections(
+        self, plan: ConnectionPlan, ordering: Ordering, pages: list[Page], layout: Layout
+    ) -> list[Answer]:
+        rows = [row for page in pages for row in page.rows]
+        written = {}
+        for part in plan.parts:
+            for object_plan in part.plans:
+                written[id(object_plan)] = await self._objects(object_plan, rows, layout)
+        answers = []
+        start = 0
+        for page in pages:
+            end = start + len(page.rows)
+            cursors = [row_cursor(ordering, row) for row in page.rows] if plan.wants_cursors else []
+            objects = {key: value[start:end] for key, value in written.items()}
+            answers.append({part.key: _part(part, page, cursors, objects) for part in plan.parts})
+            start = end
+        return answers
+
+    # --- objects ---------------------------------------------------------------------------------------
+
+    async def _objects(self, plan: ObjectPlan, rows: Sequence[Any], layout: Layout) -> list[Answer]:
+        answers: list[Answer] = [{} for _ in rows]
+        later = []
+        for field in plan.fields:
+            key = field.key
+            if isinstance(field, Scalar):
+                at, convert = layout[field.leaf.column], field.leaf.convert
+                if convert is None:
+                    for answer, row in zip(answers, rows, strict=True):
+                        answer[key] = row[at]
+                else:
+                    for answer, row in zip(answers, rows, strict=True):
+                        answer[key] = convert(row[at])
+            elif isinstance(field, Typename):
+                for answer in answers:
+                    answer[key] = field.name
+            else:
+                for answer in answers:
+                    answer[key] = None  # its place in the answer; filled below
+                later.append(field)
+        if rows:
+            dependencies: list[Any] = []
+            for field in later:
+                await self._fill(plan.entity, field, rows, layout, answers, dependencies)
+        return answers
+
+    async def _fill(
+        self,
+        entity: Entity,
+        field: Any,
+        rows: Sequence[Any],
+        layout: Layout,
+        answers: list[Answer],
+        dependencies: list[Any],
+    ) -> None:
+        key = field.key
+        if isinstance(field, Related):
+            at = layout[field.column]
+            found = await self._by_ids(field.plan, {row[at] for row in rows} - {None}, referenced=True)
+            values: list[Any] = [found.get(row[at]) for row in rows]
+        elif isinstance(field, Computed):
+            values = await self._computed(entity, field, rows, layout, dependencies)
+        else:
+            at = layout["id"]
+            ordering, pages, below = await self._pages(field.plan, [row[at] for row in rows])
+            values = await self._connections(
+                field.plan, ordering, [pages.get(r[at], Page()) for r in rows], below
+            )
+        for answer, value in zip(answers, values, strict=True):
+            answer[key] = value
+
+    async def _by_ids(self, plan: ObjectPlan, ids: set[Any], *, referenced: bool) -> dict[Any, Answer]:
+        """The objects of these ids; ``referenced``: ids read from foreign keys, so the rows exist."""
+        if not ids:
+            return {}
+        if referenced and plan.columns == {"id"}:  # only the id is asked of the rows: the keys name it
+            refs = [(i,) for i in ids]
+            return dict(zip(ids, await self._objects(plan, refs, ID_ONLY), strict=True))
+        table = plan.entity.table
+        columns = [table.c[name] for name in sorted(plan.columns)]
+        rows = await self._read(
+            select(*columns).where(among(table.c.id, ids), table.c.user_id == self.user_id)
+        )
+        layout = layout_of(rows)
+        at = layout.get("id", 0)
+        return dict(zip((r[at] for r in rows), await self._objects(plan, rows, layout), strict=True))
+
+    async def _computed(
+        self, entity: Entity, field: Computed, rows: Sequence[Any], layout: Layout, dependencies: list[Any]
+    ) -> list[Any]:
+        kind, ids = field.kind, [row[layout["id"]] for row in rows]
+        if kind == "isOverdue":
+            return _overdue(rows, layout, await self.zone(), self.now)
+        if kind == "recurrence":
+            return [_recurrence(recurrence_of(row), field.parts) for row in rows]
+        if kind in ("progress", "completionPercent"):
+            counts = await progress_by(self.connection, self.user_id, PROGRESS_LEVELS[entity.name], ids)
+            progress = [Progress.of(*counts.get(i, (0, 0))) for i in ids]
+            if kind == "completionPercent":
+                return [p.percent for p in progress]
+            return [_progress(p, field.parts) for p in progress]
+        if not dependencies:
+            dependencies.append(await self._dependencies(ids))
+        waits, below = dependencies[0]
+        status = below.get("status", 0)
+        if kind == "canStart":
+            return [all(d[status] in CLOSED_STATUSES for d in waits[i]) for i in ids]
+        assert field.plan is not None
+        listed = [
+            [d for d in waits[i] if kind == "dependencies" or d[status] not in CLOSED_STATUSES] for i in ids
+        ]
+        written = iter(await self._objects(field.plan, [d for ds in listed for d in ds], below))
+        return [[next(written) for _ in ds] for ds in listed]
+
+    async def _dependencies(self, ids: list[Any]) -> tuple[dict[Any, list[Any]], Layout]:
+        found: dict[Any, list[Any]] = {i: [] for i in ids}
+        rows = await self._read(dependencies_statement(self.user_id, ids))
+        layout = layout_of(rows)
+        for row in rows:
+            found[row[layout["_waiting"]]].append(row)
+        return found, layout
+
+    # --- node(id:), nodes(ids:) ------------------------------------------------------------------------
+
+    async def _nodes(self, field: NodeRoot) -> Any:
+        raw = get_argument_values(field.definition, field.node, self.variables)
+        ids = raw["ids"] if field.many else [raw["id"]]
+        if len(ids) > 100:
+            raise Fallback("too many ids")
+        wanted = [parse_global_id(str(i)) for i in ids]
+        if any(w is None or w[0] not in field.plans for w in wanted):
+            raise Fallback("an id the resolvers answer")
+        found: dict[Any, Answer] = {}
+        for type_name in sorted({w[0] for w in wanted if w is not None}):
+            ids_of_type = {w[1] for w in wanted if w is not None and w[0] == type_name}
+            objects = await self._by_ids(field.plans[type_name], ids_of_type, referenced=False)
+            found.update(((type_name, object_id), answer) for object_id, answer in objects.items())
+        answers = [found.get(w) for w in wanted]
+        return answers if field.many else answers[0]
+
+
+def _columns(plan: ConnectionPlan) -> set[str]:
+    columns = {"id"}
+    for part in plan.parts:
+        for object_plan in part.plans:
+            columns |= object_plan.columns
+    return columns
+
+
+def _part(part: Part, page: Page, cursors: list[str], objects: dict[int, list[Answer]]) -> Any:
+    kind = part.kind
+    if kind == "totalCount":
+        return page.total
+    if kind == "__typename":
+        return part.typename
+    if kind == "nodes":
+        return objects[id(part.plans[0])]
+    if kind == "pageInfo":
+        return {key: _page_info(name, part.typename, page, cursors) for key, name in part.pieces}
+    node_lists = [objects[id(plan)] for plan in part.plans]
+    edges = []
+    for index in range(len(page.rows)):
+        edge: Answer = {}
+        nodes = iter(node_lists)
+        for key, name in part.pieces:
+            if name == "cursor":
+                edge[key] = cursors[index]
+            elif name == "node":
+                edge[key] = next(nodes)[index]
+            else:
+                edge[key] = part.typename
+        edges.append(edge)
+    return edges
+
+
+def _page_info(name: str, typename: str, page: Page, cursors: list[str]) -> Any:
+    if name == "hasNextPage":
+        return page.has_next
+    if name == "hasPreviousPage":
+        return page.has_previous
+    if name == "startCursor":
+        return cursors[0] if cursors else None
+    if name == "endCursor":
+        return cursors[-1] if cursors else None
+    return typename
+
+
+def _overdue(rows: Sequence[Any], layout: Layout, zone: ZoneInfo, now: datetime) -> list[bool]:
+    """``Task.isOverdue`` for each row. Only a task due today needs its due moment: the local day of any
+    other is wholly before or after now."""
+    status, due, at = layout["status"], layout["due_date"], layout["due_time"]
+    today: date = now.astimezone(zone).date()
+    answers = []
+    for row in rows:
+        day = row[due]
+        if day is None or row[status] in ("skipped", "completed"):
+            answers.append(False)
+        elif day != today:
+            answers.append(day < today)
+        else:
+            answers.append(rules.is_overdue(row[status], day, row[at], zone, now))
+    return answers
+
+
+def _progress(progress: Progress, parts: tuple[tuple[str, str], ...]) -> Answer:
+    values = {
+        "totalTasks": progress.total_tasks,
+        "completedTasks": progress.completed_tasks,
+        "percent": progress.percent,
+        "__typename": "Progress",
+    }
+    return {key: values[name] for key, name in parts}
+
+
+def _recurrence(recurrence: Any, parts: tuple[tuple[str, str], ...]) -> Answer | None:
+    if recurrence is None:
+        return None
+    values = {
+        "frequency": recurrence.frequency.name,
+        "interval": recurrence.interval,
+        "weekdays": [w.name for w in recurrence.weekdays] if recurrence.weekdays is not None else None,
+        "monthDay": recurrence.month_day,
+        "endDate": recurrence.end_date.isoformat() if recurrence.end_date is not None else None,
+        "count": recurrence.count,
+        "__typename": "Recurrence",
+    }
+    return {key: values[name] for key, name in parts}
