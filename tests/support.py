@@ -7,6 +7,7 @@ import random
 import socket
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -91,26 +92,51 @@ class GraphQLClient:
 
 
 class StatementCounter:
-    """Counts SQL statements sent through an engine while active."""
+    """Counts SQL statements sent while active: through SQLAlchemy, and straight through asyncpg on pooled
+    connections (the compiled read path, the change log's readers), transaction control left out."""
+
+    # The process's own background work (the unpublished-event sweep) is not part of any request.
+    SWEEP = ("aurum_claim_unpublished_events",)
+    CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START TRANSACTION")
+    # asyncpg's own look at a type it meets first on a connection (an array of UUIDs, say), once per
+    # connection and never again: the pool's, not a request's.
+    DRIVER = ("WITH RECURSIVE typeinfo_tree", "current_setting('jit')", "set_config('jit'")
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine.sync_engine
         self.statements: list[str] = []
-
-    # The process's own background work (the unpublished-event sweep) is not part of any request.
-    SWEEP = ("aurum_claim_unpublished_events",)
+        self.listening: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.active = False
 
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self._seen(statement)
+
+    def _seen(self, statement: str) -> None:
         # Jobs (the scoring job after a write) and after-commit follow-ups are no request's cost either.
-        if BACKGROUND.get() is None and not any(marker in statement for marker in self.SWEEP):
+        text = statement.strip()
+        if not self.active or not text or BACKGROUND.get() is not None:
+            return
+        if text.upper().startswith(self.CONTROL) or any(marker in text for marker in self.DRIVER):
+            return
+        if not any(marker in text for marker in self.SWEEP):
             self.statements.append(statement)
 
+    def _checked_out(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        if raw not in self.listening:
+            self.listening.add(raw)
+            raw.add_query_logger(lambda logged: self._seen(logged.query))
+
     def __enter__(self) -> StatementCounter:
+        self.active = True
         event.listen(self.engine, "before_cursor_execute", self._count)
+        event.listen(self.engine, "checkout", self._checked_out)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.active = False  # the query loggers stay on their connections, silent
         event.remove(self.engine, "before_cursor_execute", self._count)
+        event.remove(self.engine, "checkout", self._checked_out)
 
     def reset(self) -> None:
         self.statements.clear()

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Boolean,
     Column,
     ColumnElement,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     any_,
+    bindparam,
     func,
     literal,
     text,
@@ -74,11 +76,26 @@ INTERNAL_COLUMNS = frozenset({"search_vector"})
 
 
 def among(
-    column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Iterable[Any]
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Iterable[Any] | BindParameter[Any]
 ) -> ColumnElement[bool]:
     """``column = ANY($1)``: one parameter however many values. ``IN`` renders a parameter for each, so a
     batch of 2,000 ids is a statement text of its own, prepared again, for every size a batch comes in."""
+    if isinstance(values, BindParameter):
+        return column == any_(values)
     return column == any_(literal(list(values), ARRAY(column.type)))
+
+
+USER, IDS = "_user", "_ids"  # the names of the parameters below
+
+
+def the_user() -> BindParameter[Any]:
+    """The user a statement reads for, named: a statement built once is run for each user by this name."""
+    return bindparam(USER, value=None, type_=UUID(as_uuid=True))
+
+
+def the_ids() -> BindParameter[Any]:
+    """The ids a batched statement reads, named (``among(column, the_ids())``)."""
+    return bindparam(IDS, value=None, type_=ARRAY(UUID(as_uuid=True)))
 
 
 def readable(table: Table) -> list[Column[Any]]:

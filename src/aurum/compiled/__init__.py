@@ -21,7 +21,8 @@ from strawberry.types import ExecutionResult
 
 from aurum.compiled.plan import Planner, QueryPlan
 from aurum.compiled.reading import Fallback, Reading, TooManyRows
-from aurum.db import READ_AS_USER
+from aurum.compiled.statements import Statements
+from aurum.db import RAW_ACT_AS, raw_transaction
 from aurum.errors import DomainError
 from aurum.graphql.cost import charge, request_cost, spent, spent_too_much
 from aurum.graphql.documents import Documents, Prepared
@@ -45,6 +46,7 @@ class CompiledReads:
         self.documents = documents
         self.limits = limits
         self.planner = Planner(schema._schema, schema.get_field_for_type)
+        self.statements: Statements | None = None  # for the engine's dialect, on the first read
         self._plans: weakref.WeakKeyDictionary[DocumentNode, dict[str | None, QueryPlan | None]] = (
             weakref.WeakKeyDictionary()
         )
@@ -99,12 +101,16 @@ class CompiledReads:
         self, plan: QueryPlan, variables: Any, context: Any
     ) -> tuple[ExecutionResult | None, int]:
         reading = None
+        engine = context.resources.engine
+        statements = self.statements
+        if statements is None:
+            statements = self.statements = Statements(engine.dialect)
+        user, most = context.user_id, self.limits.rows
         try:
-            async with asyncio.timeout(self.limits.timeout):
-                async with context.resources.engine.connect() as connection, connection.begin():
-                    await connection.execute(READ_AS_USER, _acting(context))
-                    reading = Reading(connection, context.user_id, variables, self.schema, self.limits.rows)
-                    data = await reading.answer(plan)
+            async with asyncio.timeout(self.limits.timeout), raw_transaction(engine, readonly=True) as raw:
+                await raw.execute(RAW_ACT_AS, str(user))
+                reading = Reading(raw, statements, user, variables, self.schema, most)
+                data = await reading.answer(plan)
         except TooManyRows:
             return ExecutionResult(data=None, errors=[too_many_rows(self.limits.rows)]), self.limits.rows
         except (Fallback, DomainError):
@@ -127,15 +133,6 @@ def too_many_rows(limit: int) -> GraphQLError:
         "or fewer levels at once"
     )
     return GraphQLError(message, extensions={"code": "QUERY_TOO_COMPLEX"})
-
-
-def _acting(context: Any) -> dict[str, str]:
-    return {
-        "user_id": str(context.user_id),
-        "actor": "user",
-        "actor_id": "",
-        "request_id": context.request_id,
-    }
 
 
 __all__ = ["CompiledReads", "ReadLimits"]

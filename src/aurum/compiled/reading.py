@@ -15,8 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from graphql.execution.values import VariableValues, get_argument_values
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select
 from strawberry.types.arguments import convert_arguments
 
 from aurum.compiled.entities import Entity
@@ -31,19 +30,20 @@ from aurum.compiled.plan import (
     Scalar,
     Typename,
 )
+from aurum.compiled.statements import LEFT, Statements, fetch, rows_left
 from aurum.graphql.types import Progress
 from aurum.ids import parse_global_id
-from aurum.models import among
+from aurum.models import IDS, USER, among, the_ids, the_user
 from aurum.pagination import Ordering, Page, PageArgs, page_statement, paged, row_cursor
 from aurum.task import rules
 from aurum.task.graphql import names_its_level, recurrence_of
 from aurum.task.loaders import dependencies_statement
 from aurum.task.model import CLOSED_STATUSES
-from aurum.task.progress import progress_by
+from aurum.task.progress import progress_statement
 
 Answer = dict[str, Any]
 Layout = dict[str, int]
-TIMEZONE = text("SELECT timezone FROM users WHERE id = :id")
+TIMEZONE = "SELECT timezone FROM users WHERE id = $1"
 PROGRESS_LEVELS = {"Pillar": "pillar", "Area": "area", "Project": "project"}
 ID_ONLY: Layout = {"id": 0}
 
@@ -57,19 +57,22 @@ class Fallback(Exception):
 
 
 def layout_of(rows: Sequence[Any]) -> Layout:
-    return {name: index for index, name in enumerate(rows[0]._fields)} if rows else {}
+    """Where each column is in the rows (asyncpg's records)."""
+    return {name: index for index, name in enumerate(rows[0].keys())} if rows else {}
 
 
 class Reading:
     def __init__(
         self,
-        connection: AsyncConnection,
+        connection: Any,
+        statements: Statements,
         user_id: uuid.UUID,
         variables: VariableValues,
         schema: Any,
         most_rows: int,
     ) -> None:
-        self.connection = connection
+        self.connection = connection  # asyncpg's, in the request's one transaction
+        self.statements = statements
         self.most_rows = most_rows
         self.user_id = user_id
         self.variables = variables
@@ -94,14 +97,15 @@ class Reading:
 
     async def zone(self) -> ZoneInfo:
         if self._zone is None:
-            name = (await self.connection.execute(TIMEZONE, {"id": self.user_id})).scalar_one()
-            self._zone = ZoneInfo(name)
+            self._zone = ZoneInfo(await self.connection.fetchval(TIMEZONE, self.user_id))
         return self._zone
 
-    async def _read(self, statement: Any) -> Sequence[Any]:
-        """The statement's rows, no more than the request may still read (one more tells it would)."""
-        left = self.most_rows - self.rows_read
-        rows = (await self.connection.execute(statement.limit(left + 1))).all()
+    async def _read(self, key: Any, build: Any, keep: object = None, ids: Any = None) -> Sequence[Any]:
+        """The rows of the statement ``build`` makes (compiled once for ``key``), no more than the request
+        may still read (one more tells it would)."""
+        compiled = self.statements.get(key, lambda: build().limit(rows_left()), keep)
+        given = {USER: self.user_id, IDS: ids, LEFT: self.most_rows - self.rows_read + 1}
+        rows = await fetch(self.connection, compiled, given)
         self.rows_read += len(rows)
         if self.rows_read > self.most_rows:
             raise TooManyRows
@@ -117,18 +121,27 @@ class Reading:
         registry, config = self.schema.schema_converter.scalar_registry, self.schema.config
         given = convert_arguments(raw, plan.field.arguments, scalar_registry=registry, config=config)
         args = PageArgs(given.get("first"), given.get("after"), given.get("last"), given.get("before"))
-        filter, ordering = given.get("filter"), entity.ordering(given.get("order_by"))
+        args.validate()
+        filter, order_by = given.get("filter"), given.get("order_by")
+        ordering = entity.ordering(order_by)
+        # The overdue filter compares with now: such a statement is built for each request.
         zone = await self.zone() if getattr(filter, "overdue", None) is not None else None
-        where = [table.c.user_id == self.user_id, *entity.conditions(filter, zone)]
-        partition = None
-        if plan.child is not None:
-            partition = table.c[plan.child.parent]
-            where.append(among(partition, parents or []))
-            if plan.child.top_level and not names_its_level(filter):
-                where.append(table.c.parent_id.is_(None))
-        columns = [table.c[name] for name in sorted(_columns(plan))]
-        rows = await self._read(page_statement(table, where, ordering, args.validate(), partition, columns))
-        return ordering, paged(rows, args), layout_of(rows)
+        key = None if zone is not None else ("page", id(plan), args, repr(filter), repr(order_by))
+
+        def build() -> Any:
+            where = [table.c.user_id == the_user(), *entity.conditions(filter, zone)]
+            partition = None
+            if plan.child is not None:
+                partition = table.c[plan.child.parent]
+                where.append(among(partition, the_ids()))
+                if plan.child.top_level and not names_its_level(filter):
+                    where.append(table.c.parent_id.is_(None))
+            columns = [table.c[name] for name in sorted(_columns(plan))]
+            return page_statement(table, where, ordering, args, partition, columns)
+
+        rows = await self._read(key, build, plan, parents)
+        layout = layout_of(rows)
+        return ordering, paged(rows, args, layout), layout
 
     async def _connections(
         self, plan: ConnectionPlan, ordering: Ordering, pages: list[Page], layout: Layout
@@ -142,7 +155,7 @@ class Reading:
         start = 0
         for page in pages:
             end = start + len(page.rows)
-            cursors = [row_cursor(ordering, row) for row in page.rows] if plan.wants_cursors else []
+            cursors = [row_cursor(ordering, row, layout) for row in page.rows] if plan.wants_cursors else []
             objects = {key: value[start:end] for key, value in written.items()}
             answers.append({part.key: _part(part, page, cursors, objects) for part in plan.parts})
             start = end
@@ -209,10 +222,13 @@ class Reading:
             refs = [(i,) for i in ids]
             return dict(zip(ids, await self._objects(plan, refs, ID_ONLY), strict=True))
         table = plan.entity.table
-        columns = [table.c[name] for name in sorted(plan.columns)]
-        rows = await self._read(
-            select(*columns).where(among(table.c.id, ids), table.c.user_id == self.user_id)
-        )
+        columns = tuple(sorted(plan.columns))
+
+        def build() -> Any:
+            mine = table.c.user_id == the_user()
+            return select(*(table.c[name] for name in columns)).where(among(table.c.id, the_ids()), mine)
+
+        rows = await self._read(("by id", table.name, columns), build, ids=list(ids))
         layout = layout_of(rows)
         at = layout.get("id", 0)
         return dict(zip((r[at] for r in rows), await self._objects(plan, rows, layout), strict=True))
@@ -226,7 +242,9 @@ class Reading:
         if kind == "recurrence":
             return [_recurrence(recurrence_of(row), field.parts) for row in rows]
         if kind in ("progress", "completionPercent"):
-            counts = await progress_by(self.connection, self.user_id, PROGRESS_LEVELS[entity.name], ids)
+            level = PROGRESS_LEVELS[entity.name]
+            rows = await self._read(("progress", level), lambda: progress_statement(level), ids=ids)
+            counts = {row[2]: (row[0], row[1]) for row in rows}
             progress = [Progress.of(*counts.get(i, (0, 0))) for i in ids]
             if kind == "completionPercent":
                 return [p.percent for p in progress]
@@ -246,7 +264,7 @@ class Reading:
 
     async def _dependencies(self, ids: list[Any]) -> tuple[dict[Any, list[Any]], Layout]:
         found: dict[Any, list[Any]] = {i: [] for i in ids}
-        rows = await self._read(dependencies_statement(self.user_id, ids))
+        rows = await self._read(("dependencies",), dependencies_statement, ids=ids)
         layout = layout_of(rows)
         for row in rows:
             found[row[layout["_waiting"]]].append(row)

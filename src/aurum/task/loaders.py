@@ -16,7 +16,7 @@ from strawberry import Info
 
 from aurum.graphql.context import Context
 from aurum.graphql.eager import node_fields
-from aurum.models import among, readable, table_of
+from aurum.models import IDS, USER, among, readable, table_of, the_ids, the_user
 from aurum.task.model import Task, TaskDependency
 
 TABLE = table_of(Task)
@@ -54,7 +54,8 @@ def dependencies_of(info: Info[Context, None], task_id: uuid.UUID) -> Awaitable[
     async def batch(ids: Sequence[uuid.UUID]) -> list[list[Row[Any]]]:
         found: dict[uuid.UUID, list[Row[Any]]] = {i: [] for i in ids}
         async with ctx.reading() as session:
-            for row in (await session.execute(dependencies_statement(user_id, ids))).all():
+            rows = await session.execute(dependencies_statement(), {USER: user_id, IDS: list(ids)})
+            for row in rows.all():
                 found[row._waiting].append(row)
         return [found[i] for i in ids]
 
@@ -62,12 +63,12 @@ def dependencies_of(info: Info[Context, None], task_id: uuid.UUID) -> Awaitable[
     return loaded
 
 
-def dependencies_statement(user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> Select[Any]:
-    """The tasks the tasks ``ids`` wait for, each row with the waiting task's id as ``_waiting``."""
+def dependencies_statement() -> Select[Any]:
+    """The tasks the tasks ``the_ids`` wait for, each row with the waiting task's id as ``_waiting``."""
     return (
         select(*readable(TABLE), DEPENDENCIES.c.task_id.label("_waiting"))
         .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
-        .where(among(DEPENDENCIES.c.task_id, ids), DEPENDENCIES.c.user_id == user_id)
+        .where(among(DEPENDENCIES.c.task_id, the_ids()), DEPENDENCIES.c.user_id == the_user())
         .order_by(TABLE.c.sort_order, TABLE.c.id)
     )
 
