@@ -12,18 +12,25 @@ from typing import Any
 import orjson
 import structlog
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from aurum.auth.principal import principal_for, why_refused
 from aurum.graphql.context import Context
+from aurum.graphql.documents import documents_of
 from aurum.graphql.uploads import UploadRequestAdapter, form_json, place_files
+from aurum.persisted.manifest import Manifest, load_manifest
+from aurum.persisted.requests import NOT_ALLOWED, NOT_TRUSTED, MalformedPersistedQuery, PersistedDocuments
 from aurum.realtime.hub import Closer, Connection, Hub
 from aurum.realtime.transport import TransportHandler
 from aurum.resources import Resources
@@ -44,10 +51,6 @@ def bearer(header: object) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-class NotSupported(HTTPException):
-    code = "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
 def refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -119,6 +122,13 @@ class AurumGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection
+        self.persisted = PersistedDocuments(
+            manifest_for(settings),
+            trusted_only=settings.trusted_documents_only,
+            per_day=settings.persisted_documents_per_day,
+        )
+        if settings.trusted_documents_only:
+            self.graphql_transport_ws_handler_class = TrustedTransportHandler
 
     def encode_json(self, data: object) -> str:
         # Text either way: bytes would go out over a WebSocket as a binary frame.
@@ -140,16 +150,32 @@ class AurumGraphQL(GraphQL[Context, None]):
         # A GET with extensions (a persisted query) is a client's request, not a person opening the IDE.
         return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
 
-    async def parse_http_body(self, request: Any) -> Any:
-        parsed = await super().parse_http_body(request)
-        if (
-            not isinstance(parsed, list)
-            and parsed.query is None
-            and "persistedQuery" in (parsed.extensions or {})
-        ):
-            # Apollo's persisted-queries link reads this answer as "send the whole query from now on".
-            raise NotSupported(400, "PersistedQueryNotSupported")
-        return parsed
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with the document a persisted query names put in as its text (so that it goes the
+        way of every text: prepared once, its plan cached)."""
+        user_id = context.principal.user_id if context.principal is not None else None
+        try:
+            request_data.query = await self.persisted.text_for(
+                request_data.query, request_data.extensions, self.resources, user_id, self.is_valid
+            )
+        except MalformedPersistedQuery as error:
+            raise HTTPException(400, str(error)) from None
+        except GraphQLError as error:
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    async def is_valid(self, text: str) -> bool:
+        return not (await documents_of(self.schema).prepare(text)).errors
 
     async def parse_multipart(self, request: Any) -> Any:
         """Strawberry's, with the map checked (it failed on a malformed one with a 500) and files that are
@@ -225,3 +251,26 @@ class AurumGraphQL(GraphQL[Context, None]):
             connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
             if connection is not None:
                 self.hub.release(connection)
+
+
+def manifest_for(settings: Settings) -> Manifest:
+    """The trusted manifest; none (empty) when its file is missing and not required."""
+    path = settings.trusted_documents_manifest
+    if not settings.trusted_documents_only and not path.is_file():
+        log.info("no trusted documents manifest", path=str(path))
+        return Manifest({})
+    return load_manifest(path)
+
+
+class TrustedTransportHandler(TransportHandler):
+    """graphql-transport-ws with trusted documents only: a subscribe whose text is not in the manifest gets
+    an ``error`` (``PERSISTED_QUERY_NOT_ALLOWED``) and never runs."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        view = self.view
+        assert isinstance(view, AurumGraphQL)
+        if view.persisted.trusts(operation.query):
+            await super().run_operation(operation)
+            return
+        self.operations.pop(operation.id, None)
+        await self._refuse(operation.id, NOT_TRUSTED, NOT_ALLOWED)
