@@ -4,6 +4,7 @@ for; only a valid text whose hash is its own, from an account within its allowan
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -190,7 +191,7 @@ async def test_an_account_keeps_a_bounded_number_of_new_documents_a_day(
     assert await stored(owner, documents[2]) == documents[2], "an allowance of its own"
 
 
-async def test_a_persisted_mutation_runs_by_hash(alice: GraphQLClient) -> None:
+async def test_a_persisted_mutation_runs_by_hash_over_post_and_never_over_get(alice: GraphQLClient) -> None:
     document = unique(
         "mutation Make($input: PillarCreateInput!) { pillarCreate(input: $input) { pillar { name } } }"
     )
@@ -198,6 +199,11 @@ async def test_a_persisted_mutation_runs_by_hash(alice: GraphQLClient) -> None:
     variables = {"input": {"name": "By hash"}}
     assert (await with_text(alice, document, variables=variables)).json() == made
     assert (await by_hash(alice, document, variables=variables)).json() == made
+    params = {"extensions": json.dumps(persisted(document)), "variables": '{"input": {"name": "Over GET"}}'}
+    got = await alice.http.get("/graphql", params=params, headers=auth(alice))
+    assert got.status_code == 405
+    assert got.headers["allow"] == "POST"
+    assert [e["extensions"]["code"] for e in got.json()["errors"]] == ["METHOD_NOT_ALLOWED"]
     names = (await alice.ok("{ pillars { nodes { name } } }"))["pillars"]["nodes"]
     assert names == [{"name": "By hash"}, {"name": "By hash"}]
 

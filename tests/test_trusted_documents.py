@@ -120,6 +120,10 @@ async def test_only_the_manifests_documents_run_by_hash_or_as_their_exact_text(
     ):
         answer = await trusted.post("/graphql", json=sent, headers=headers)
         assert (answer.status_code, codes(answer)) == (200, [NOT_ALLOWED]), sent
+        answer = await trusted.post(
+            "/graphql", json=sent, headers={**headers, "accept": "application/graphql-response+json"}
+        )
+        assert (answer.status_code, codes(answer)) == (403, [NOT_ALLOWED]), sent
         assert "manifest" in answer.json()["errors"][0]["message"]
 
 

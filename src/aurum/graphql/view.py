@@ -20,14 +20,26 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from aurum.auth.principal import principal_for, why_refused
 from aurum.graphql.context import Context
 from aurum.graphql.documents import documents_of
+from aurum.graphql.responses import (
+    CACHEABLE,
+    JSON,
+    NOT_CACHEABLE,
+    UNAUTHENTICATED_HEADERS,
+    Negotiated,
+    etag,
+    matches,
+    request_error_status,
+)
 from aurum.graphql.uploads import UploadRequestAdapter, form_json, place_files
 from aurum.persisted.manifest import Manifest, load_manifest
 from aurum.persisted.requests import NOT_ALLOWED, NOT_TRUSTED, MalformedPersistedQuery, PersistedDocuments
@@ -53,10 +65,44 @@ def bearer(header: object) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+class Refused(HTTPException):
+    """A request refused with a code of its own and headers (405's ``Allow``)."""
+
+    def __init__(self, status: int, code: str, reason: str, headers: dict[str, str]) -> None:
+        super().__init__(status, reason)
+        self.code = code
+        self.headers = headers
+
+
+def refusal(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, media_type: str = JSON
+) -> Response:
     """A request refused before any GraphQL ran, in the shape GraphQL clients read errors."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+class SubResponse(Response):
+    """The response resolvers may add headers to, carrying how the request is to be answered."""
+
+    negotiated = Negotiated()
+
+
+def graphql_response(
+    response_data: Any, negotiated: Negotiated, status: int, headers: dict[str, str]
+) -> Response:
+    """A GraphQL response as ``negotiated``: a GET's that ran carries an ETag (and is 304 when the client
+    has it already); every other GET's is not kept."""
+    body = orjson.dumps(response_data)
+    ran = status == 200 and isinstance(response_data, dict) and response_data.get("data") is not None
+    if negotiated.get and ran:
+        headers.update(CACHEABLE, etag=etag(body))
+        if matches(negotiated.if_none_match, headers["etag"]):
+            return Response(status_code=304, headers=headers)
+    elif negotiated.get:
+        headers.update(NOT_CACHEABLE)
+    headers["content-type"] = negotiated.content_type
+    return Response(body, status_code=status, headers=headers)
 
 
 def unavailable_in(response_data: object) -> bool:
@@ -137,13 +183,32 @@ class AurumGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's: none set yet
+        del sub_response.headers["content-length"]
+        if isinstance(request, Request):
+            sub_response.negotiated = Negotiated.of(request.method, request.headers)
+        return sub_response
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        """Strawberry's, except that an answer saying a dependency is down goes out as 503 with Retry-After
-        (API.md), so that clients and proxies back off and retry."""
-        response = super().create_response(response_data, sub_response)
+        """As GraphQL over HTTP says for the media type the client accepts (aurum.graphql.responses); and
+        an answer saying a dependency is down goes out as 503 with Retry-After (API.md), so that clients and
+        proxies back off and retry."""
+        negotiated = getattr(sub_response, "negotiated", Negotiated())
+        status, headers = 200, dict[str, str]()
+        refused = request_error_status(response_data) if isinstance(response_data, dict) else None
         if unavailable_in(response_data):
-            response.status_code = 503
-            response.headers.update(RETRY_AFTER)
+            status = 503
+            headers.update(RETRY_AFTER)
+        elif negotiated.graphql_response and refused is not None:
+            status = refused
+            response_data = {key: value for key, value in response_data.items() if key != "data"}
+            if refused == 401:
+                headers.update(UNAUTHENTICATED_HEADERS)
+        response = graphql_response(response_data, negotiated, sub_response.status_code or status, headers)
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
         return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -160,7 +225,7 @@ class AurumGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Strawberry's, with the document a persisted query names put in as its text (so that it goes the
-        way of every text: prepared once, its plan cached)."""
+        way of every text: prepared once, its plan cached), and a mutation over GET refused with 405."""
         user_id = context.principal.user_id if context.principal is not None else None
         try:
             request_data.query = await self.persisted.text_for(
@@ -170,9 +235,19 @@ class AurumGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, str(error)) from None
         except GraphQLError as error:
             return ExecutionResult(data=None, errors=[error])
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            cause = error.__cause__
+            mutation = isinstance(cause, InvalidOperationTypeError) and (
+                cause.operation_type is OperationType.MUTATION
+            )
+            if mutation:
+                allow = {"allow": "POST"}
+                raise Refused(405, "METHOD_NOT_ALLOWED", "Mutations are sent with POST", allow) from None
+            raise
 
     async def is_valid(self, text: str) -> bool:
         return not (await documents_of(self.schema).prepare(text)).errors
@@ -240,7 +315,14 @@ class AurumGraphQL(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         except HTTPException as error:  # the request itself is wrong: say so as GraphQL clients read errors
             code = getattr(error, "code", None) or HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            return refusal(error.status_code, code, error.reason)
+            headers = dict(getattr(error, "headers", None) or {})
+            if error.status_code == 405:
+                headers.setdefault("allow", "GET, POST")
+            http = isinstance(request, Request)
+            negotiated = Negotiated.of(request.method, request.headers) if http else Negotiated()
+            if negotiated.get:
+                headers.update(NOT_CACHEABLE)
+            return refusal(error.status_code, code, error.reason, headers, negotiated.content_type)
         except Exception as error:  # before anything ran (an API key looked up in PostgreSQL, say)
             if isinstance(request, WebSocket) or not is_unavailable(error):
                 raise
