@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck schema migrate seed-demo clean
+.PHONY: run test bench lint typecheck schema manifest migrate seed-demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ typecheck: $(STAMP)
 
 schema: $(STAMP)  ## regenerate schema.graphql
 	$(BIN)/aurum export-schema > schema.graphql
+
+manifest: $(STAMP)  ## regenerate client/persisted-query-manifest.json (the trusted documents)
+	$(BIN)/aurum export-manifest > client/persisted-query-manifest.json
 
 migrate: $(STAMP)
 	$(BIN)/aurum migrate

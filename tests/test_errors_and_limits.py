@@ -250,18 +250,6 @@ async def test_request_errors_are_graphql_errors_with_a_code(alice: GraphQLClien
     assert response.headers["content-type"].startswith("application/json")
 
 
-async def test_persisted_queries_are_answered_as_not_supported(anonymous: GraphQLClient) -> None:
-    sha = {"persistedQuery": {"version": 1, "sha256Hash": "ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4"}}
-    posted = await anonymous.http.post("/graphql", json={"extensions": sha})
-    got = await anonymous.http.get("/graphql", params={"extensions": json.dumps(sha)})
-    for response in (posted, got):
-        assert response.status_code == 400
-        body = assert_clean(response)
-        assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
-            ("PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED")
-        ]
-
-
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(
     anonymous: GraphQLClient, settings: Settings
 ) -> None:

@@ -134,7 +134,9 @@ async def test_user_owned_tables_carry_user_id_and_version(migrated: AsyncConnec
     }
     assert lacking == {}, f"user-owned tables missing columns: {lacking}"
     # Every other table but users itself is still scoped to a user (tenant isolation, row-level security),
-    # except global reference data the app role may only read (test_hrm_rules shows it cannot write them).
-    reference = {"hrm_rules"}
+    # except global reference data the app role may only read (test_hrm_rules shows it cannot write them),
+    # and persisted documents, which every client shares and the app may only add to
+    # (test_persisted_documents shows it cannot change or remove one).
+    reference = {"hrm_rules", "persisted_documents"}
     unscoped = [t for t in metadata.tables if t not in {"users", *reference} and "user_id" not in columns[t]]
     assert unscoped == [], f"tables without user_id: {unscoped}"

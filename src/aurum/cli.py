@@ -1,4 +1,4 @@
-"""The ``aurum`` command: serve, worker, migrate, export-schema, seed-demo."""
+"""The ``aurum`` command: serve, worker, migrate, export-schema, export-manifest, seed-demo."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("worker", help="run a job worker")
     commands.add_parser("migrate", help="migrate the database to the newest revision")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    commands.add_parser(
+        "export-manifest", help="print the trusted documents' manifest, compiled from client/operations"
+    )
     commands.add_parser("seed-demo", help="create a demo account with a realistic hierarchy")
     args = parser.parse_args(argv)
     try:
@@ -32,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from aurum.graphql.schema import schema_sdl
 
         sys.stdout.write(schema_sdl(settings))
+        return
+    if args.command == "export-manifest":
+        from aurum.persisted.manifest import build_manifest, manifest_json
+
+        sys.stdout.write(manifest_json(build_manifest()))
         return
     from aurum.logging import configure_logging
 

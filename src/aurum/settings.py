@@ -37,6 +37,8 @@ class SettingProblem(ValueError):
 # thousand of them; 10^26 admits all of those and refuses repetitions, keyboard walks and sentences of
 # common words ("correct horse battery staple 1234": 10^24.8).
 SECRET_KEY_GUESSES_LOG10 = 26
+# The committed manifest of the clients' operations, beside the source (aurum export-manifest writes it).
+TRUSTED_DOCUMENTS_MANIFEST = Path(__file__).resolve().parents[2] / "client" / "persisted-query-manifest.json"
 MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
@@ -132,6 +134,11 @@ class Settings(BaseSettings):
     gemini_backoff: float = Field(default=0.2, ge=0, le=30)  # seconds before the first retry, doubling
     gemini_cache_seconds: int = Field(default=24 * 3600, ge=1, le=30 * 24 * 3600)
     ai_monthly_quota: int = Field(default=300, ge=0)  # model calls per user per calendar month
+    # Persisted documents (aurum.persisted): only the trusted manifest's documents run; the manifest; and
+    # how many new documents one account may persist a day (Apollo's automatic persisted queries).
+    trusted_documents_only: bool = False
+    trusted_documents_manifest: Path = TRUSTED_DOCUMENTS_MANIFEST
+    persisted_documents_per_day: int = Field(default=200, ge=0, le=100_000)
 
     @field_validator("database_url")
     @classmethod
@@ -235,6 +242,16 @@ class Settings(BaseSettings):
         if self.env is Environment.PRODUCTION and not self.secret_key:
             message = f"is required when AURUM_ENV=production; make one with {MAKE_SECRET_KEY}"
             raise SettingProblem("AURUM_SECRET_KEY", message)
+        return self
+
+    @model_validator(mode="after")
+    def _trusted_documents_need_their_manifest(self) -> Settings:
+        if self.trusted_documents_only and not self.trusted_documents_manifest.is_file():
+            message = (
+                f"{self.trusted_documents_manifest} is not a file, and AURUM_TRUSTED_DOCUMENTS_ONLY needs "
+                "the manifest: build it with `aurum export-manifest`"
+            )
+            raise SettingProblem("AURUM_TRUSTED_DOCUMENTS_MANIFEST", message)
         return self
 
     @property

@@ -19,6 +19,7 @@ from aurum.hrm.model import (  # noqa: F401  (the HRM tables)
 from aurum.journal.model import JournalEntry, JournalTemplate  # noqa: F401  (the journal tables)
 from aurum.models import Base
 from aurum.notification.model import Notification, NotificationPreferences  # noqa: F401  (notifications)
+from aurum.persisted.model import PersistedDocument  # noqa: F401  (documents by their hash)
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
 from aurum.resource.model import Resource  # noqa: F401  (files)

@@ -12,18 +12,37 @@ from typing import Any
 import orjson
 import structlog
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from aurum.auth.principal import principal_for, why_refused
 from aurum.graphql.context import Context
+from aurum.graphql.documents import documents_of
+from aurum.graphql.responses import (
+    CACHEABLE,
+    JSON,
+    NOT_CACHEABLE,
+    UNAUTHENTICATED_HEADERS,
+    Negotiated,
+    etag,
+    matches,
+    request_error_status,
+)
 from aurum.graphql.uploads import UploadRequestAdapter, form_json, place_files
+from aurum.persisted.manifest import Manifest, load_manifest
+from aurum.persisted.requests import NOT_ALLOWED, NOT_TRUSTED, MalformedPersistedQuery, PersistedDocuments
 from aurum.realtime.hub import Closer, Connection, Hub
 from aurum.realtime.transport import TransportHandler
 from aurum.resources import Resources
@@ -46,14 +65,44 @@ def bearer(header: object) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-class NotSupported(HTTPException):
-    code = "PERSISTED_QUERY_NOT_SUPPORTED"
+class Refused(HTTPException):
+    """A request refused with a code of its own and headers (405's ``Allow``)."""
+
+    def __init__(self, status: int, code: str, reason: str, headers: dict[str, str]) -> None:
+        super().__init__(status, reason)
+        self.code = code
+        self.headers = headers
 
 
-def refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def refusal(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, media_type: str = JSON
+) -> Response:
     """A request refused before any GraphQL ran, in the shape GraphQL clients read errors."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+class SubResponse(Response):
+    """The response resolvers may add headers to, carrying how the request is to be answered."""
+
+    negotiated = Negotiated()
+
+
+def graphql_response(
+    response_data: Any, negotiated: Negotiated, status: int, headers: dict[str, str]
+) -> Response:
+    """A GraphQL response as ``negotiated``: a GET's that ran carries an ETag (and is 304 when the client
+    has it already); every other GET's is not kept."""
+    body = orjson.dumps(response_data)
+    ran = status == 200 and isinstance(response_data, dict) and response_data.get("data") is not None
+    if negotiated.get and ran:
+        headers.update(CACHEABLE, etag=etag(body))
+        if matches(negotiated.if_none_match, headers["etag"]):
+            return Response(status_code=304, headers=headers)
+    elif negotiated.get:
+        headers.update(NOT_CACHEABLE)
+    headers["content-type"] = negotiated.content_type
+    return Response(body, status_code=status, headers=headers)
 
 
 def unavailable_in(response_data: object) -> bool:
@@ -119,6 +168,13 @@ class AurumGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions_per_connection
+        self.persisted = PersistedDocuments(
+            manifest_for(settings),
+            trusted_only=settings.trusted_documents_only,
+            per_day=settings.persisted_documents_per_day,
+        )
+        if settings.trusted_documents_only:
+            self.graphql_transport_ws_handler_class = TrustedTransportHandler
 
     def encode_json(self, data: object) -> str:
         # Text either way: bytes would go out over a WebSocket as a binary frame.
@@ -127,29 +183,74 @@ class AurumGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's: none set yet
+        del sub_response.headers["content-length"]
+        if isinstance(request, Request):
+            sub_response.negotiated = Negotiated.of(request.method, request.headers)
+        return sub_response
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        """Strawberry's, except that an answer saying a dependency is down goes out as 503 with Retry-After
-        (API.md), so that clients and proxies back off and retry."""
-        response = super().create_response(response_data, sub_response)
+        """As GraphQL over HTTP says for the media type the client accepts (aurum.graphql.responses); and
+        an answer saying a dependency is down goes out as 503 with Retry-After (API.md), so that clients and
+        proxies back off and retry."""
+        negotiated = getattr(sub_response, "negotiated", Negotiated())
+        status, headers = 200, dict[str, str]()
+        refused = request_error_status(response_data) if isinstance(response_data, dict) else None
         if unavailable_in(response_data):
-            response.status_code = 503
-            response.headers.update(RETRY_AFTER)
+            status = 503
+            headers.update(RETRY_AFTER)
+        elif negotiated.graphql_response and refused is not None:
+            status = refused
+            response_data = {key: value for key, value in response_data.items() if key != "data"}
+            if refused == 401:
+                headers.update(UNAUTHENTICATED_HEADERS)
+        response = graphql_response(response_data, negotiated, sub_response.status_code or status, headers)
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
         return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with extensions (a persisted query) is a client's request, not a person opening the IDE.
         return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
 
-    async def parse_http_body(self, request: Any) -> Any:
-        parsed = await super().parse_http_body(request)
-        if (
-            not isinstance(parsed, list)
-            and parsed.query is None
-            and "persistedQuery" in (parsed.extensions or {})
-        ):
-            # Apollo's persisted-queries link reads this answer as "send the whole query from now on".
-            raise NotSupported(400, "PersistedQueryNotSupported")
-        return parsed
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with the document a persisted query names put in as its text (so that it goes the
+        way of every text: prepared once, its plan cached), and a mutation over GET refused with 405."""
+        user_id = context.principal.user_id if context.principal is not None else None
+        try:
+            request_data.query = await self.persisted.text_for(
+                request_data.query, request_data.extensions, self.resources, user_id, self.is_valid
+            )
+        except MalformedPersistedQuery as error:
+            raise HTTPException(400, str(error)) from None
+        except GraphQLError as error:
+            return ExecutionResult(data=None, errors=[error])
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            cause = error.__cause__
+            mutation = isinstance(cause, InvalidOperationTypeError) and (
+                cause.operation_type is OperationType.MUTATION
+            )
+            if mutation:
+                allow = {"allow": "POST"}
+                raise Refused(405, "METHOD_NOT_ALLOWED", "Mutations are sent with POST", allow) from None
+            raise
+
+    async def is_valid(self, text: str) -> bool:
+        return not (await documents_of(self.schema).prepare(text)).errors
 
     async def parse_multipart(self, request: Any) -> Any:
         """Strawberry's, with the map checked (it failed on a malformed one with a 500) and files that are
@@ -214,7 +315,14 @@ class AurumGraphQL(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         except HTTPException as error:  # the request itself is wrong: say so as GraphQL clients read errors
             code = getattr(error, "code", None) or HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            return refusal(error.status_code, code, error.reason)
+            headers = dict(getattr(error, "headers", None) or {})
+            if error.status_code == 405:
+                headers.setdefault("allow", "GET, POST")
+            http = isinstance(request, Request)
+            negotiated = Negotiated.of(request.method, request.headers) if http else Negotiated()
+            if negotiated.get:
+                headers.update(NOT_CACHEABLE)
+            return refusal(error.status_code, code, error.reason, headers, negotiated.content_type)
         except Exception as error:  # before anything ran (an API key looked up in PostgreSQL, say)
             if isinstance(request, WebSocket) or not is_unavailable(error):
                 raise
@@ -225,3 +333,26 @@ class AurumGraphQL(GraphQL[Context, None]):
             connection = request.scope.get(CONNECTION) if isinstance(request, WebSocket) else None
             if connection is not None:
                 self.hub.release(connection)
+
+
+def manifest_for(settings: Settings) -> Manifest:
+    """The trusted manifest; none (empty) when its file is missing and not required."""
+    path = settings.trusted_documents_manifest
+    if not settings.trusted_documents_only and not path.is_file():
+        log.info("no trusted documents manifest", path=str(path))
+        return Manifest({})
+    return load_manifest(path)
+
+
+class TrustedTransportHandler(TransportHandler):
+    """graphql-transport-ws with trusted documents only: a subscribe whose text is not in the manifest gets
+    an ``error`` (``PERSISTED_QUERY_NOT_ALLOWED``) and never runs."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        view = self.view
+        assert isinstance(view, AurumGraphQL)
+        if view.persisted.trusts(operation.query):
+            await super().run_operation(operation)
+            return
+        self.operations.pop(operation.id, None)
+        await self._refuse(operation.id, NOT_TRUSTED, NOT_ALLOWED)
