@@ -349,3 +349,15 @@ async def test_production_suggests_no_names_of_its_schema(settings: Settings, re
                 body = assert_clean(await person.post("{ __schema { types { name } } }"))
                 assert set(codes(body)) == {"GRAPHQL_VALIDATION_FAILED"}
                 assert "introspection" in body["errors"][0]["message"].lower()
+
+
+async def test_a_failing_field_beside_shared_loads_is_an_error_not_a_500(alice: GraphQLClient) -> None:
+    """Two aliases of one list load each pillar's progress once; when a field fails under one of them,
+    graphql-core cancels its siblings, and the shared load must not be cancelled under the other alias."""
+    for name in ("Health", "Work"):
+        await alice.mutate("pillarCreate", {"name": name}, "pillar { id }")
+    document = """{ pillars { a: edges { node { progress { totalTasks } areas(first: 1) { totalCount } } }
+      edges { node { progress { totalTasks } areas(first: 0) { totalCount } } } } }"""
+    body = assert_clean(await alice.post(document))  # the compiled path leaves the error to the resolvers
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["path"][-1] == "areas"

@@ -19,9 +19,9 @@ from tests.support import GraphQLClient
 from tests.test_realtime import app_server
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-TOO_COMPLEX = (
+TOO_COMPLEX = (  # 10^10 objects it could return: absurd for the compiled path's ceiling too
     "{ tasks(first: 100) { nodes { project { area { pillar { areas(first: 100) { nodes { projects(first: 100)"
-    " { nodes { tasks(first: 100) { nodes { id } } } } } } } } } } } }"
+    " { nodes { tasks(first: 100) { nodes { subtasks(first: 100) { nodes { id } } } } } } } } } } } } } }"
 )
 
 
@@ -189,7 +189,8 @@ async def test_a_spent_budget_is_429(settings: Settings, resources: Resources, a
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         client = GraphQLClient(http, alice.token)
-        query = {"query": "{ pillars(first: 60) { totalCount } }"}
+        # The resolvers charge what a query could return (60 here); the compiled path, the rows it read.
+        query = {"query": "{ pillars(first: 60) { totalCount } viewer { id } }"}
         statuses = [(await post(client, query, GRAPHQL_RESPONSE)).status_code for _ in range(5)]
         legacy = await post(client, query, None)
     # Across a minute's turn the budget lasts twice as long: still refused by the fifth.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
@@ -25,6 +26,18 @@ if TYPE_CHECKING:
     from aurum.realtime.hub import Connection, Hub
 
 BatchLoad = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+class SharedLoader(DataLoader[Any, Any]):
+    """A dataloader whose loads survive one of their waiters being cancelled.
+
+    Fields that load the same key await one future. graphql-core cancels the rest of a list's items when one
+    of them fails, and cancelling a task cancels the future it awaits: the shared one, under every other
+    field waiting for it, which then failed with CancelledError and took the request down with a 500
+    (found by tests/test_compiled_differential.py). Each waiter gets a shield of its own instead."""
+
+    def load(self, key: Any) -> Awaitable[Any]:
+        return asyncio.shield(super().load(key))
 
 
 class Context:
@@ -108,7 +121,7 @@ class Context:
         """The request's dataloader for ``key``, created on first use with ``batch``."""
         found = self._loaders.get(key)
         if found is None:
-            found = self._loaders[key] = DataLoader(load_fn=batch)
+            found = self._loaders[key] = SharedLoader(load_fn=batch)
         return found
 
     def forget_loaded(self) -> None:
