@@ -12,7 +12,7 @@ import pytest
 
 from aurum.ids import parse_global_id
 from aurum.settings import Settings
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, wait_for
 
 PUBLIC_FIELDS = {
     "accountRegister",
@@ -415,3 +415,26 @@ async def test_odd_authorization_headers_are_unauthenticated(http: httpx.AsyncCl
     )
     assert response.status_code < 500
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["UNAUTHENTICATED"]
+
+
+async def test_a_remembered_access_token_still_expires(settings: Settings) -> None:
+    """Access tokens are checked once and remembered (aurum.auth.tokens), but never past their expiry."""
+    from aurum.auth.tokens import ACCESS, ALGORITHM, read_access_token
+
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(seconds=1),
+        "jti": uuid.uuid4().hex,
+        "typ": ACCESS,
+    }
+    token = jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
+    read = read_access_token(settings, token)
+    assert read is not None
+    assert read_access_token(settings, token) is read  # remembered, not checked again
+    await wait_for(lambda: read_access_token(settings, token) is None, "the remembered token to expire", 5)

@@ -56,8 +56,28 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, session_id: uuid.
     return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
+KNOWN_TOKENS = 10_000  # access tokens whose signature was checked, remembered until they expire
+_known: dict[tuple[str, str, str, str], AccessClaims] = {}
+
+
 def read_access_token(settings: Settings, token: str) -> AccessClaims | None:
-    """The claims of a valid access token, else ``None`` (whatever is wrong with it)."""
+    """The claims of a valid access token, else ``None`` (whatever is wrong with it). A token checked once
+    is remembered until it expires: checking its signature and claims again cost a fifth of a small read."""
+    key = (token, settings.signing_key, settings.token_issuer, settings.token_audience)
+    known = _known.get(key)
+    if known is not None:
+        if known.expires_at > datetime.now(UTC):
+            return known
+        del _known[key]
+    claims = _read(settings, token)
+    if claims is not None:
+        if len(_known) >= KNOWN_TOKENS:
+            _known.clear()
+        _known[key] = claims
+    return claims
+
+
+def _read(settings: Settings, token: str) -> AccessClaims | None:
     claims = _decoded(settings, token, ["exp", "iat", "nbf", "sub", "sid", "iss", "aud", "jti"])
     if claims is None or claims.get("typ") != ACCESS:
         return None
