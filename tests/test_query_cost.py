@@ -26,11 +26,12 @@ NESTED = """{ pillars(first: 10) { nodes { id name progress { percent }
       tasks(first: 10) { nodes { id name isOverdue canStart blockedBy { id } dependencies { id }
         subtasks(first: 5) { nodes { id parent { id } } } project { id } parent { id } } } } } } } } } }"""
 
-# The compiled path (aurum.compiled) reads in one transaction: set_config (the user, for row-level security),
-# pillars, pillar progress, areas, area progress, projects, project progress, tasks, the viewer's time zone
-# (for isOverdue), dependencies (shared by canStart, blockedBy and dependencies) and subtasks;
-# `project { id }` and `parent { id }` are answered from the tasks' own keys.
-COMPILED_STATEMENTS = 11  # (transaction control is not counted, as it is not for the resolvers)
+# The compiled path (aurum.compiled) reads in one transaction (its set_config, naming the user for row-level
+# security, travels with its BEGIN, which is not counted): pillars, pillar progress, areas, area progress,
+# projects, project progress, tasks, the viewer's time zone (for isOverdue), dependencies (shared by
+# canStart, blockedBy and dependencies) and subtasks; `project { id }` and `parent { id }` are answered from
+# the tasks' own keys.
+COMPILED_STATEMENTS = 10
 # The resolvers (AURUM_COMPILED_READS=false): the same 10 reads and the project and the subtasks' parent by
 # id, 12 reads, each in its own short transaction that first names the user (one set_config each).
 RESOLVER_STATEMENTS = 12 * 2

@@ -89,6 +89,21 @@ async def raw_transaction(engine: AsyncEngine, *, readonly: bool = False) -> Asy
             yield raw
 
 
+@asynccontextmanager
+async def raw_read_as(engine: AsyncEngine, user_id: uuid.UUID) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection in a read-only transaction acting for ``user_id``: the
+    transaction and the user named in one round trip (the id, a UUID, is safe to write into the text)."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        user = str(uuid.UUID(str(user_id)))
+        await raw.execute(f"BEGIN READ ONLY; SELECT set_config('app.user_id', '{user}', true)")
+        try:
+            yield raw
+        finally:
+            await raw.execute("ROLLBACK")  # read-only: nothing to commit
+
+
 async def act_as(
     session: AsyncSession, user_id: uuid.UUID, actor: Actor | None = None, *, writing: bool = False
 ) -> None:

@@ -22,9 +22,9 @@ from strawberry.types import ExecutionResult
 from aurum.compiled.plan import Planner, QueryPlan
 from aurum.compiled.reading import Fallback, Reading, TooManyRows
 from aurum.compiled.statements import Statements
-from aurum.db import RAW_ACT_AS, raw_transaction
+from aurum.db import raw_read_as
 from aurum.errors import DomainError
-from aurum.graphql.cost import charge, request_cost, spent, spent_too_much
+from aurum.graphql.cost import Ledger, request_cost, spent_too_much
 from aurum.graphql.documents import Documents, Prepared
 from aurum.graphql.extensions import has_nul, operation_timeout
 from aurum.unavailable import is_unavailable
@@ -50,6 +50,7 @@ class CompiledReads:
         self._plans: weakref.WeakKeyDictionary[DocumentNode, dict[str | None, QueryPlan | None]] = (
             weakref.WeakKeyDictionary()
         )
+        self.ledger = Ledger()
         self.answered = {"compiled": 0, "resolvers": 0}  # requests by the path that answered (/metrics)
 
     async def run(
@@ -78,12 +79,11 @@ class CompiledReads:
         cost = request_cost(schema, prepared.anatomy, operation_name, variables)
         if isinstance(coerced, list) or cost > self.limits.ceiling:
             return None  # the resolvers refuse these, with their words for it
-        already = await spent(context)
-        if already is not None and already > self.limits.budget:
+        if self.ledger.over(context.user_id, self.limits.budget):
             return ExecutionResult(data=None, errors=[spent_too_much(self.limits.budget)])
         answer, rows = await self._read(plan, coerced, context)
         if answer is not None:
-            await charge(context, rows)  # what it really read, not what it could have
+            await self.ledger.charge(context, rows)  # what it really read, not what it could have
             context.charged = True
         return answer
 
@@ -107,8 +107,7 @@ class CompiledReads:
             statements = self.statements = Statements(engine.dialect)
         user, most = context.user_id, self.limits.rows
         try:
-            async with asyncio.timeout(self.limits.timeout), raw_transaction(engine, readonly=True) as raw:
-                await raw.execute(RAW_ACT_AS, str(user))
+            async with asyncio.timeout(self.limits.timeout), raw_read_as(engine, user) as raw:
                 reading = Reading(raw, statements, user, variables, self.schema, most)
                 data = await reading.answer(plan)
         except TooManyRows:
