@@ -395,8 +395,8 @@ class Burst:
     cpu: CpuMeter | None = None
 
 
-def burst_command(lap: int, users: list[int]) -> dict[str, Any]:
-    return {"op": "burst", "users": users, "lap": lap}
+def burst_command(through: dict[int, int], create: bool, share: list[int]) -> dict[str, Any]:
+    return {"op": "burst", "through": {str(u): through[u] for u in share}, "create": create}
 
 
 async def bursts(run: Run, rounds: list[list[int]]) -> Burst:
@@ -405,7 +405,11 @@ async def bursts(run: Run, rounds: list[list[int]]) -> Burst:
     with run.meter() as burst.cpu:
         for lap, users in enumerate(rounds):
             start = now()
-            answers = await run.each_client(users, functools.partial(burst_command, lap))
+            # Half the mutations through each server, each user through the other one at the next lap;
+            # creations and updates in turn.
+            through = {u: (i + lap) % PROCESSES for i, u in enumerate(users)}
+            command = functools.partial(burst_command, through, lap % 2 == 1)
+            answers = await run.each_client(users, command)
             lap_tally = Tally()
             for answer in answers:
                 lap_tally.add(answer)
@@ -473,9 +477,9 @@ async def stage(
     steady = Tally()
     with run.meter() as steady_cpu:
         for i in range(LATENCY_MUTATIONS):
-            user = everyone[i % len(everyone)]
+            user, lap = everyone[i % len(everyone)], i // len(everyone)
             answer = await run.owner(user).call(
-                "mutate", user=user, server=i % PROCESSES, create=(i // PROCESSES) % 2 == 1
+                "mutate", user=user, server=(i + lap) % PROCESSES, create=(i // PROCESSES) % 2 == 1
             )
             steady.add(answer)
     stride = len(everyone) // BURST_USERS

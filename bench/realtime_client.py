@@ -314,12 +314,11 @@ class Client:
         await self.round_trip(self.users[user], server, create, tally)
         return tally.as_json()
 
-    async def burst(self, users: list[int], lap: int) -> dict[str, Any]:
-        """A mutation of every one of these users at once, each through the server the lap gives it."""
+    async def burst(self, through: dict[str, int], create: bool) -> dict[str, Any]:
+        """A mutation of every one of these users at once, each through the server named for it."""
         tally = Tally()
-        servers, create = len(self.servers), lap % 2 == 1
         await asyncio.gather(
-            *(self.round_trip(self.users[u], (u + lap) % servers, create, tally) for u in users)
+            *(self.round_trip(self.users[int(u)], server, create, tally) for u, server in through.items())
         )
         return tally.as_json()
 
