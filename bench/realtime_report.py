@@ -106,7 +106,7 @@ def _rows(stages: list[Stage], before: list[int], config: dict[str, Any]) -> lis
             "",
         ),
         ("subscribe them + first delivery to each", each(lambda s: f"{s.subscribe_seconds:.1f} s"), "", ""),
-        ("server CPU while idle, per process", each(_idle), "", ""),
+        ("server CPU while idle, % of a core per process", each(_idle), "", ""),
         ("load average (1 min) when the stage began", each(lambda s: f"{s.load:.1f}"), "", ""),
     ]
     return rows
@@ -115,7 +115,7 @@ def _rows(stages: list[Stage], before: list[int], config: dict[str, Any]) -> lis
 def _idle(stage: Stage) -> str:
     meter = stage.idle_cpu
     shares = [v / meter.wall * 100 for k, v in meter.used.items() if k.startswith("server")]
-    return " / ".join(f"{share:.1f}" for share in shares) + " % of a core"
+    return " / ".join(f"{share:.1f}" for share in shares) + " %"
 
 
 def _rate(burst: Burst) -> float:
@@ -126,9 +126,10 @@ def _full_rows(stages: list[Stage]) -> list[Row]:
     def full(render: Callable[[Burst], str]) -> list[str]:
         return [render(s.full) if s.full is not None else "-" for s in stages]
 
+    users = max(s.users for s in stages if s.full is not None)
     return [
         (
-            "delivery p50 / p99, every user at once",
+            f"delivery p50 / p99, all {users} users at once",
             full(
                 lambda b: (
                     f"{statistics.median(b.tally.latency_ms):,.0f} / "
