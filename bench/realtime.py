@@ -53,7 +53,7 @@ from aurum.migrate import upgrade
 from aurum.realtime.graphql import encode_cursor
 from bench.addresses import own_address
 from bench.realtime_client import CREATE, PROTOCOL, now
-from bench.realtime_cpu import CpuMeter
+from bench.realtime_cpu import CpuMeter, GcPauses, gc_probe_env
 from bench.realtime_report import report
 
 PROCESSES = 2
@@ -184,10 +184,11 @@ async def wait_healthy(url: str, process: asyncio.subprocess.Process, output: Ca
 
 
 @asynccontextmanager
-async def api_process(index: int, directory: Path, found: Engines) -> AsyncIterator[ApiProcess]:
-    """``aurum serve --no-worker`` on a free port, healthy on exit of the ``async with`` header."""
+async def api_process(index: int, directory: Path, found: Engines, **extra: str) -> AsyncIterator[ApiProcess]:
+    """``aurum serve --no-worker`` on a free port (``extra`` in its environment), healthy on exit of the
+    ``async with`` header."""
     port = free_port()
-    env = serve_env(found, directory / f"data-{index}")
+    env = serve_env(found, directory / f"data-{index}", **extra)
     aurum = Path(sys.executable).with_name("aurum")
     with tempfile.TemporaryFile("w+", dir=directory) as log:
         process = await asyncio.create_subprocess_exec(
@@ -370,12 +371,13 @@ class Run:
     clients: list[ClientProcess]
     users: list[Registered]
     database: asyncpg.Connection
+    gc: GcPauses
 
     def owner(self, user: int) -> ClientProcess:
         return self.clients[user % len(self.clients)]
 
     def meter(self) -> CpuMeter:
-        return CpuMeter(self.servers, self.found, self.clients)
+        return CpuMeter(self.servers, self.found, self.clients, self.gc)
 
     async def each_client(
         self, users: list[int], command: Callable[[list[int]], dict[str, Any]]
@@ -437,6 +439,7 @@ class Stage:
     open_seconds: float
     subscribe_seconds: float
     load: float
+    joining_cpu: CpuMeter
     idle_cpu: CpuMeter
     steady: Tally
     steady_cpu: CpuMeter
@@ -452,24 +455,30 @@ async def stage(
     load = os.getloadavg()[0]
     indices = [u.index for u in joining]
     per_client = max(1, OPEN_CONCURRENCY // len(run.clients))
-    started = time.perf_counter()
-    opened = await run.each_client(
-        indices,
-        lambda share: {"op": "open", "users": share, "sockets": SOCKETS_PER_USER, "concurrency": per_client},
-    )
-    open_seconds = time.perf_counter() - started
-    connections = [held[i] + sum(o["per_server"][i] for o in opened) for i in range(PROCESSES)]
-    acked = [s.rss() for s in run.servers]
+    with run.meter() as joining_cpu:
+        started = time.perf_counter()
+        opened = await run.each_client(
+            indices,
+            lambda share: {
+                "op": "open",
+                "users": share,
+                "sockets": SOCKETS_PER_USER,
+                "concurrency": per_client,
+            },
+        )
+        open_seconds = time.perf_counter() - started
+        connections = [held[i] + sum(o["per_server"][i] for o in opened) for i in range(PROCESSES)]
+        acked = [s.rss() for s in run.servers]
 
-    # Subscribed from each user's current cursor (no gap between subscribing and the first mutation),
-    # confirmed by one delivery to every socket.
-    cursors = await last_cursors(run.database, joining)
-    started = time.perf_counter()
-    await run.each_client(
-        indices, lambda share: {"op": "subscribe", "cursors": {str(u): cursors[str(u)] for u in share}}
-    )
-    subscribe_seconds = time.perf_counter() - started
-    subscribed = [s.rss() for s in run.servers]
+        # Subscribed from each user's current cursor (no gap between subscribing and the first mutation),
+        # confirmed by one delivery to every socket.
+        cursors = await last_cursors(run.database, joining)
+        started = time.perf_counter()
+        await run.each_client(
+            indices, lambda share: {"op": "subscribe", "cursors": {str(u): cursors[str(u)] for u in share}}
+        )
+        subscribe_seconds = time.perf_counter() - started
+        subscribed = [s.rss() for s in run.servers]
     with run.meter() as idle_cpu:  # what holding the sockets costs when nothing happens
         await asyncio.sleep(IDLE_SECONDS)
 
@@ -498,6 +507,7 @@ async def stage(
         open_seconds,
         subscribe_seconds,
         load,
+        joining_cpu,
         idle_cpu,
         steady,
         steady_cpu,
@@ -524,9 +534,10 @@ async def measure() -> dict[str, Any]:
             # requests) is not in the measured servers' baseline, where sockets would reuse it unseen.
             registrar_stack = AsyncExitStack()
             stack.push_async_callback(registrar_stack.aclose)
+            probed = gc_probe_env(directory / "gc")
             async with asyncio.TaskGroup() as group:  # one failing to start stops the others
                 starting = [
-                    group.create_task(stack.enter_async_context(api_process(i, directory, found)))
+                    group.create_task(stack.enter_async_context(api_process(i, directory, found, **probed)))
                     for i in range(PROCESSES)
                 ]
                 registering = group.create_task(
@@ -541,7 +552,7 @@ async def measure() -> dict[str, Any]:
             database = await asyncpg.connect("postgresql://" + found.database_url.split("://", 1)[1])
             stack.push_async_callback(database.close)
             clients = await stack.enter_async_context(client_processes(CLIENT_PROCESSES))
-            run = Run(servers, found, clients, users, database)
+            run = Run(servers, found, clients, users, database, GcPauses(servers, directory / "gc"))
             await asyncio.gather(
                 *(
                     c.call(

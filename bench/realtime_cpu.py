@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -94,8 +95,45 @@ class Profiler:
             spy.wait()
 
 
+def gc_probe_env(directory: Path) -> dict[str, str]:
+    """What a server's environment needs for bench/gc_probe to time its garbage collections."""
+    directory.mkdir(parents=True, exist_ok=True)
+    probe = Path(__file__).resolve().parent / "gc_probe"
+    path = os.pathsep.join(p for p in (str(probe), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "BENCH_GC_DIR": str(directory)}
+
+
+class GcPauses:
+    """The servers' garbage collections through each phase, as bench/gc_probe writes them when signalled:
+    (generation, CPU ms, wall ms) each."""
+
+    def __init__(self, servers: list[ApiProcess], directory: Path) -> None:
+        self.directory = directory
+        self.dumps = {s.process.pid: itertools.count() for s in servers}
+
+    def collect(self) -> list[tuple[int, float, float]]:
+        """The collections since the last call, of every server."""
+        paths = []
+        for pid, dumps in self.dumps.items():
+            os.kill(pid, signal.SIGUSR1)
+            paths.append(self.directory / f"{pid}-{next(dumps)}.json")
+        found: list[tuple[int, float, float]] = []
+        for path in paths:
+            deadline = time.monotonic() + 10
+            while not path.exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no garbage collection figures in {path}")
+                time.sleep(0.01)
+            found += [(int(g), float(cpu), float(wall)) for g, cpu, wall in json.loads(path.read_text())]
+        return found
+
+
 class CpuMeter:
-    def __init__(self, servers: list[ApiProcess], found: Engines, clients: list[ClientProcess]) -> None:
+    def __init__(
+        self, servers: list[ApiProcess], found: Engines, clients: list[ClientProcess], gc: GcPauses
+    ) -> None:
+        self.gc = gc
+        self.collections: list[tuple[int, float, float]] = []  # the servers' during the phase
         self.profiler = Profiler(servers, clients)
         self.groups = functools.partial(process_groups, servers, found, clients)
         self.start: dict[str, dict[int, float]] = {}
@@ -106,6 +144,7 @@ class CpuMeter:
         self.strangers: list[tuple[str, float]] = []  # the busiest processes not of this bench
 
     def __enter__(self) -> CpuMeter:
+        self.gc.collect()  # what came before is not this phase's
         self.profiler.start()
         self.start = cpu_seconds(self.groups())
         self.everyone = every_process()
@@ -117,6 +156,7 @@ class CpuMeter:
         self.wall = time.perf_counter() - self.wall
         self.machine = machine_busy() - self.machine
         self.profiler.stop()
+        self.collections = self.gc.collect()
         groups = self.groups()
         end = cpu_seconds(groups)
         spent = {

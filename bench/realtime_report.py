@@ -182,6 +182,15 @@ def _cpu_line(title: str, meter: CpuMeter, cpus: int) -> str:
     )
 
 
+def _gc_line(meter: CpuMeter) -> str:
+    parts = []
+    for generation in range(3):
+        cpu = [c for g, c, _ in meter.collections if g == generation]
+        if cpu:
+            parts.append(f"gen{generation} {len(cpu)} x, max {max(cpu):.0f} ms, total {sum(cpu):.0f} ms")
+    return f"    garbage collections in the servers (CPU): {'; '.join(parts) or 'none'}"
+
+
 def _server_cpu_per_delivery(meter: CpuMeter, deliveries: int) -> float:
     servers = sum(v for k, v in meter.used.items() if k.startswith("server"))
     return servers / deliveries * 1e6
@@ -209,12 +218,17 @@ def report(result: dict[str, Any]) -> None:
         print(f"{label:50}" + "".join(f"{m:>21}" for m in measured) + f"{target:>12}{mark:>13}")
     for s in stages:
         print(f"\nCPU seconds at {s.subscribers:,} subscribers:")
+        print(_cpu_line("opening and subscribing the sockets added", s.joining_cpu, cpus))
+        print(_gc_line(s.joining_cpu))
         print(_cpu_line("idle", s.idle_cpu, cpus))
+        print(_gc_line(s.idle_cpu))
         print(_cpu_line("one at a time", s.steady_cpu, cpus))
+        print(_gc_line(s.steady_cpu))
         phases = [("bursts", s.burst)] + ([("every user at once", s.full)] if s.full is not None else [])
         for title, burst in phases:
             assert burst.cpu is not None
             print(_cpu_line(title, burst.cpu, cpus))
+            print(_gc_line(burst.cpu))
             per = _server_cpu_per_delivery(burst.cpu, len(burst.tally.deliveries))
             print(f"    server CPU per delivery, its share of the mutation included: {per:.0f} us")
     mb = [
