@@ -594,11 +594,16 @@ async def test_revoking_an_api_key_closes_its_sockets(
 async def test_a_revocation_this_process_never_heard_of_closes_the_socket_at_the_next_recheck(
     settings: Settings, resources: Resources, alice: GraphQLClient, bob: GraphQLClient, owner: AsyncEngine
 ) -> None:
-    """As when the control message was lost with Redis: only the durable record says the session ended."""
+    """As when the control message was lost with Redis: only the durable record says the session or the
+    key ended."""
     session_id = json.loads(base64.urlsafe_b64decode((alice.token or "").split(".")[1] + "=="))["sid"]
+    created = await bob.mutate(
+        "apiKeyCreate", {"name": "Rechecked", "scopes": ["READ"]}, "apiKey { id } secret"
+    )
     async with (
         app_server(settings, resources, ws_recheck_interval=0.2) as url,
         signed_in(url, alice.token or "") as ended,
+        signed_in(url, created["secret"]) as keyed,
         signed_in(url, bob.token or "") as standing,
     ):
         async with owner.begin() as connection:
@@ -606,8 +611,14 @@ async def test_a_revocation_this_process_never_heard_of_closes_the_socket_at_the
                 text("UPDATE auth_sessions SET revoked_at = now() WHERE id = :id"), {"id": session_id}
             )
             assert revoked.rowcount == 1
-        closed = await ended.closed(timeout=10)
-        assert closed.code == 4403, closed
+            revoked = await connection.execute(
+                text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"),
+                {"id": uuid_of(created["apiKey"]["id"], "ApiKey")},
+            )
+            assert revoked.rowcount == 1
+        for socket_ in (ended, keyed):
+            closed = await socket_.closed(timeout=10)
+            assert closed.code == 4403, closed
         await standing.send({"type": "ping"})
         assert (await standing.receive())["type"] == "pong"
 

@@ -1,5 +1,5 @@
 """uvicorn as we run it: the lighter inbox and write gate of its WebSocket protocol, one timer for all token
-expiries, and the dispatch of GraphQL WebSockets around Starlette."""
+expiries, the credentials rechecked in batches, and the dispatch of GraphQL WebSockets around Starlette."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from aurum.realtime.hub import Connection, Expiries
+from aurum.realtime.hub import Connection, Expiries, recheck_batches
 from aurum.serving import Gate, HttpProtocol, Inbox, WebSocketProtocol, server_config
 from aurum.settings import Settings
 from tests.support import wait_for
@@ -103,6 +103,26 @@ async def test_expiries_stop_cancels_the_timer() -> None:
     expiries.stop()
     assert timer.cancelled()
     assert expiries.timer is None
+
+
+@pytest.mark.parametrize(
+    ("users", "size", "sizes"),
+    [
+        (0, 100, []),
+        (1, 100, [1]),
+        (100, 100, [100]),
+        (101, 100, [51, 50]),
+        (5000, 100, [100] * 50),
+        (250, 100, [84, 83, 83]),
+    ],
+)
+def test_rechecks_go_in_even_batches_that_cover_every_user_once(
+    users: int, size: int, sizes: list[int]
+) -> None:
+    everyone = [uuid.uuid4() for _ in range(users)]
+    batches = recheck_batches(everyone, size)
+    assert [len(b) for b in batches] == sizes
+    assert sorted(u for b in batches for u in b) == sorted(everyone)
 
 
 async def test_graphql_sockets_are_served_and_other_paths_refuse_them(server_url: str) -> None:

@@ -22,12 +22,10 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import text
 
-from aurum.db import read_session
 from aurum.errors import InvalidInput
 from aurum.events.publish import CONTROL_CHANNEL, EVENTS_CHANNEL, Announcer, sweep
-from aurum.realtime.reading import PAGE, Change, last_event_id, read_changes
+from aurum.realtime.reading import PAGE, Change, Held, ended_credentials, last_event_id, read_changes
 from aurum.realtime.streams import Subscriber, UserStream
 from aurum.resources import Resources
 
@@ -37,13 +35,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 RETRY = 1.0  # seconds before reading again after the database failed a read
-# What still stands of a user's credentials, from the durable record (a revocation announced while Redis was
-# away never reached this process).
-ENDED_CREDENTIALS = text(
-    "SELECT id FROM auth_sessions WHERE id = ANY(:sessions) AND revoked_at IS NOT NULL"
-    " UNION ALL SELECT id FROM api_keys WHERE id = ANY(:keys) AND revoked_at IS NOT NULL"
-    " UNION ALL SELECT :user_id WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = :user_id)"
-)
+RECHECK_BATCH = 100  # users whose credentials one transaction rechecks
 
 # Close codes (graphql-transport-ws leaves 4000-4999 to applications; 4403 is its "Forbidden").
 TOKEN_EXPIRED = 4403
@@ -101,6 +93,14 @@ class Expiries:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+
+def recheck_batches(users: list[uuid.UUID], size: int) -> list[list[uuid.UUID]]:
+    """The users in batches of at most ``size``, as even as can be (100 and 1 would be two spikes)."""
+    if not users:
+        return []
+    count = -(-len(users) // size)
+    return [users[i::count] for i in range(count)]
 
 
 class Hub:
@@ -191,29 +191,42 @@ class Hub:
                 log.warning("event sweep failed", exc_info=True)
 
     async def _recheck_loop(self) -> None:
-        """Now and then, close sockets whose session, key or account ended unbeknown to this process."""
+        """Close sockets whose session, key or account ended unbeknown to this process: each user's once an
+        interval, a batch of users at a time, the batches spread over the interval (thousands of users
+        rechecked back to back held the process for a second a minute)."""
+        interval = self.settings.ws_recheck_interval
         while True:
-            await asyncio.sleep(self.settings.ws_recheck_interval)
-            for user_id in list(self.connections):
+            batches = recheck_batches(list(self.connections), RECHECK_BATCH)
+            for batch in batches or [[]]:
+                await asyncio.sleep(interval / max(1, len(batches)))
                 try:
-                    await self._recheck(user_id)
+                    await self._recheck(batch)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.warning("credentials could not be rechecked", exc_info=True)
 
-    async def _recheck(self, user_id: uuid.UUID) -> None:
-        connections = list(self.connections.get(user_id, ()))
-        sessions = [c.session_id for c in connections if c.session_id is not None]
-        keys = [c.api_key_id for c in connections if c.api_key_id is not None]
-        async with read_session(self.resources.sessionmaker, user_id) as session:
-            rows = await session.execute(
-                ENDED_CREDENTIALS, {"sessions": sessions, "keys": keys, "user_id": user_id}
-            )
-            ended = {row[0] for row in rows}
-        for connection in connections:
-            if ended & {connection.session_id, connection.api_key_id, user_id}:
-                await connection.close(SESSION_ENDED, "Session ended: sign in again")
+    async def _recheck(self, users: list[uuid.UUID]) -> None:
+        held = {u: list(self.connections.get(u, ())) for u in users}
+        held = {u: connections for u, connections in held.items() if connections}
+        if not held:
+            return
+        ended = await ended_credentials(
+            self.resources.engine,
+            [
+                Held(
+                    user_id,
+                    [c.session_id for c in connections if c.session_id is not None],
+                    [c.api_key_id for c in connections if c.api_key_id is not None],
+                )
+                for user_id, connections in held.items()
+            ],
+        )
+        for user_id, connections in held.items():
+            gone = ended.get(user_id, set())
+            for connection in connections:
+                if gone & {connection.session_id, connection.api_key_id, user_id}:
+                    await connection.close(SESSION_ENDED, "Session ended: sign in again")
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]

@@ -1,7 +1,9 @@
-"""Reading the change log for the hub: raw asyncpg on one pooled connection, many users in one transaction.
+"""What the hub reads: raw asyncpg on one pooled connection, many users in one transaction.
 
-The hub reads on every wake-up of every user with subscribers here, so this path skips the ORM: one pool
-checkout per batch, then two prepared statements per user (who to act as, what changed since the cursor).
+The hub reads the change log on every wake-up of every user with subscribers here, and rechecks the
+credentials of every user with sockets here each interval, so these paths skip the ORM: one pool checkout per
+batch, then two prepared statements per user (who to act as, then what changed since the cursor, or which of
+the sockets' credentials have ended).
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ EVENTS_AFTER = (
     "SELECT id, entity_type, entity_id, operation, changed_fields, occurred_at FROM events"
     " WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 )
+# What no longer stands of a user's credentials, from the durable record (a revocation announced while Redis
+# was away never reached this process): ended sessions, revoked keys, and the user if the account is gone.
+ENDED_CREDENTIALS = (
+    "SELECT id FROM auth_sessions WHERE id = ANY($2::uuid[]) AND revoked_at IS NOT NULL"
+    " UNION ALL SELECT id FROM api_keys WHERE id = ANY($3::uuid[]) AND revoked_at IS NOT NULL"
+    " UNION ALL SELECT $1::uuid WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = $1::uuid)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The credentials a user's sockets here stand on."""
+
+    user_id: uuid.UUID
+    sessions: list[uuid.UUID]
+    api_keys: list[uuid.UUID]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,4 +75,15 @@ async def read_changes(
             await raw.fetchval(RAW_ACT_AS, str(user_id))
             rows = await raw.fetch(EVENTS_AFTER, user_id, after, limit)
             found[user_id] = [_change(row) for row in rows]
+    return found
+
+
+async def ended_credentials(engine: AsyncEngine, held: Sequence[Held]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """For each user, which of the sessions and keys held have ended (the user's own id: the account)."""
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    async with raw_transaction(engine, readonly=True) as raw:
+        for user in held:
+            await raw.fetchval(RAW_ACT_AS, str(user.user_id))
+            rows = await raw.fetch(ENDED_CREDENTIALS, user.user_id, user.sessions, user.api_keys)
+            found[user.user_id] = {uuid.UUID(bytes=row[0].bytes) for row in rows}
     return found
