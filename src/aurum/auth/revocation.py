@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 import structlog
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from strawberry.dataloader import DataLoader
 
 from aurum.auth.model import AuthSession
 from aurum.auth.tokens import AccessClaims
@@ -41,13 +42,19 @@ REBUILT_EVERY = 6 * 3600  # seconds
 MARGIN = timedelta(minutes=1)  # clocks of processes and database a little apart
 
 
+Lookup = tuple[bytes | None, bytes | None]  # the cache's ``built`` marker, and a session's entry
+
+
 @dataclass
 class Revocations:
-    """This process's side of the cache: one build at a time, and the revocations it failed to write."""
+    """This process's side of the cache: one build at a time, the revocations it failed to write, and the
+    checks of requests that arrive together, read in one HMGET (at 8 requests at once, a Redis round trip
+    each was a quarter of the server's time for a one-row read)."""
 
     building: asyncio.Lock = field(default_factory=asyncio.Lock)
     failed_writes: int = 0
     built_after: int = 0  # ``failed_writes`` when the last build began: any failure since needs another
+    lookups: DataLoader[str, Lookup] | None = None
 
     def current(self, resources: Resources, built: bytes | None) -> bool:
         run_id = resources.redis_server.run_id
@@ -63,6 +70,22 @@ def revocations(resources: Resources) -> Revocations:
     if resources.revocations is None:
         resources.revocations = Revocations()
     return resources.revocations
+
+
+def _lookup(resources: Resources, state: Revocations, session_field: str) -> Awaitable[Lookup]:
+    """The cache's entry for a session, with the marker it was read with, batched with the other
+    requests' of this turn of the event loop (each waiter shielded: one request cancelled cancels no
+    other's check)."""
+    loop = asyncio.get_running_loop()
+    if state.lookups is None or state.lookups.loop is not loop:
+
+        async def read(fields: list[str]) -> list[Lookup]:
+            reading = resources.redis.hmget(KEY, [BUILT, *fields])
+            built, *entries = await cast("Awaitable[list[bytes | None]]", reading)
+            return [(built, entry) for entry in entries]
+
+        state.lookups = DataLoader(load_fn=read, cache=False, loop=loop)
+    return asyncio.shield(state.lookups.load(session_field))
 
 
 def _field(session_id: uuid.UUID) -> str:
@@ -111,8 +134,7 @@ async def _cached(resources: Resources, session_id: uuid.UUID) -> bool | None:
     again while it was being built."""
     state = revocations(resources)
     for _ in range(2):
-        reading = resources.redis.hmget(KEY, [BUILT, _field(session_id)])
-        built, entry = await cast("Awaitable[list[bytes | None]]", reading)
+        built, entry = await _lookup(resources, state, _field(session_id))
         if state.current(resources, built):
             return entry is not None
         await _build(resources, state)

@@ -83,7 +83,7 @@ class CompiledReads:
             return ExecutionResult(data=None, errors=[spent_too_much(self.limits.budget)])
         answer, rows = await self._read(plan, coerced, context)
         if answer is not None:
-            await self.ledger.charge(context, rows)  # what it really read, not what it could have
+            self.ledger.charge(context.resources.redis, context.user_id, rows)  # read, not readable
             context.charged = True
         return answer
 

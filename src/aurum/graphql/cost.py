@@ -11,6 +11,7 @@ before anything runs; every request's cost is also charged to its user's budget 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -208,25 +209,55 @@ def spent_too_much(budget: int) -> GraphQLError:
 
 
 class Ledger:
-    """What this process knows of each user's minute: the totals its own charges were answered with. A
-    request is refused from it without asking Redis; charging answers with the total across processes,
-    so a user is refused at most one request per process late."""
+    """What this process knows of each user's minute: the totals its charges were answered with, and the
+    charges on their way. A request is refused from it without asking Redis. Charges are not waited for:
+    those of the requests that finish while one is on its way go together in the next pipeline (at 8
+    requests at once, a round trip each was a tenth of a one-row read's time). A user is refused at most
+    one round trip late per process, for what other processes charged meanwhile."""
 
     KNOWN = 10_000
 
     def __init__(self) -> None:
         self._totals: dict[uuid.UUID, tuple[int, int]] = {}
+        self._unsent: dict[uuid.UUID, int] = {}
+        self._sending: asyncio.Task[None] | None = None
 
     def over(self, user_id: uuid.UUID, budget: int) -> bool:
         minute, total = self._totals.get(user_id, (-1, 0))
-        return minute == _minute() and total > budget
+        known = total if minute == _minute() else 0
+        return known + self._unsent.get(user_id, 0) > budget
 
-    async def charge(self, context: Any, cost: int) -> None:
-        total = await charge(context, cost)
-        if total is not None:
-            if len(self._totals) >= self.KNOWN:
-                self._totals.clear()
-            self._totals[context.user_id] = (_minute(), total)
+    def charge(self, redis: Any, user_id: uuid.UUID, cost: int) -> None:
+        self._unsent[user_id] = self._unsent.get(user_id, 0) + max(cost, 1)
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send(redis))
+
+    async def settled(self) -> None:
+        """Once every charge made so far has reached Redis (or failed to)."""
+        while self._sending is not None:
+            await asyncio.shield(self._sending)
+
+    async def _send(self, redis: Any) -> None:
+        try:
+            while self._unsent:
+                batch = dict(self._unsent)
+                now = time.time()
+                totals = await _charge_many(redis, {budget_key(u, now): c for u, c in batch.items()})
+                for user_id, cost in batch.items():
+                    left = self._unsent.pop(user_id) - cost
+                    if left:
+                        self._unsent[user_id] = left
+                if totals is not None:
+                    self._known(dict(zip(batch, totals, strict=True)))
+        finally:
+            self._sending = None
+
+    def _known(self, totals: dict[uuid.UUID, int]) -> None:
+        if len(self._totals) + len(totals) > self.KNOWN:
+            self._totals.clear()
+        current = _minute()
+        for user_id, total in totals.items():
+            self._totals[user_id] = (current, total)
 
 
 def _minute() -> int:
@@ -240,12 +271,19 @@ async def charge(context: Any, cost: int) -> int | None:
 
 async def _charge(redis: Any, key: str, cost: int) -> int | None:
     """The minute's total after this request, or ``None`` when Redis is away (requests are not held up)."""
+    totals = await _charge_many(redis, {key: cost})
+    return None if totals is None else totals[0]
+
+
+async def _charge_many(redis: Any, costs: Mapping[str, int]) -> list[int] | None:
+    """Each key's total after its charge, in order; ``None`` when Redis is away."""
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.incrby(key, cost)
-            pipe.expire(key, 120)
-            spent, _ = await pipe.execute()
+            for key, cost in costs.items():
+                pipe.incrby(key, cost)
+                pipe.expire(key, 120)
+            answers = await pipe.execute()
     except (RedisError, OSError) as error:
         log.warning("query budget not charged", error=str(error))
         return None
-    return int(spent)
+    return [int(spent) for spent in answers[::2]]
