@@ -41,7 +41,7 @@ class ReadLimits:
 
 
 class CompiledReads:
-    def __init__(self, schema: Any, documents: Documents, limits: ReadLimits) -> None:
+    def __init__(self, schema: Any, documents: Documents, limits: ReadLimits, ledger: Ledger) -> None:
         self.schema = schema
         self.documents = documents
         self.limits = limits
@@ -50,7 +50,7 @@ class CompiledReads:
         self._plans: weakref.WeakKeyDictionary[DocumentNode, dict[str | None, QueryPlan | None]] = (
             weakref.WeakKeyDictionary()
         )
-        self.ledger = Ledger()
+        self.ledger = ledger
         self.answered = {"compiled": 0, "resolvers": 0}  # requests by the path that answered (/metrics)
 
     async def run(

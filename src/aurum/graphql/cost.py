@@ -148,9 +148,10 @@ def budget_key(user_id: uuid.UUID, now: float) -> str:
 class CostLimit(SchemaExtension):
     """Refuses a request over the per-request limit, and charges the rest to the user's minute budget."""
 
-    def __init__(self, limit: int, budget: int) -> None:
+    def __init__(self, limit: int, budget: int, ledger: Ledger) -> None:
         self.limit = limit
         self.budget = budget
+        self.ledger = ledger
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
@@ -173,7 +174,7 @@ class CostLimit(SchemaExtension):
             ctx.operation_name,
             variables,
             self.limit,
-            self.budget if charged else None,
+            (self.ledger, self.budget) if charged else None,
         )
 
 
@@ -184,10 +185,10 @@ async def refusal(
     operation_name: str | None,
     variables: Mapping[str, Any],
     limit: int,
-    budget: int | None,
+    budget: tuple[Ledger, int] | None,
 ) -> GraphQLError | None:
     """Why the request may not run: it could return more than ``limit`` objects, or its user has asked for
-    more than ``budget`` this minute (charged here; ``None``: not charged)."""
+    more than the budget this minute, by the ledger (charged to it here; ``None``: not charged)."""
     cost = request_cost(schema, anatomy, operation_name, variables)
     if cost > limit:
         message = (
@@ -199,8 +200,11 @@ async def refusal(
     # Redis round trip (measured: +14 KiB a socket): subscriptions pass no budget.
     if not context.is_authenticated or budget is None:
         return None
-    spent = await charge(context, cost)
-    return spent_too_much(budget) if spent is not None and spent > budget else None
+    ledger, most = budget
+    if ledger.over(context.user_id, most):
+        return spent_too_much(most)
+    ledger.charge(context.resources.redis, context.user_id, cost)
+    return None
 
 
 def spent_too_much(budget: int) -> GraphQLError:
@@ -262,17 +266,6 @@ class Ledger:
 
 def _minute() -> int:
     return int(time.time() // 60)
-
-
-async def charge(context: Any, cost: int) -> int | None:
-    """Charge ``cost`` to the user's minute: the minute's total after it (``None`` when Redis is away)."""
-    return await _charge(context.resources.redis, budget_key(context.user_id, time.time()), max(cost, 1))
-
-
-async def _charge(redis: Any, key: str, cost: int) -> int | None:
-    """The minute's total after this request, or ``None`` when Redis is away (requests are not held up)."""
-    totals = await _charge_many(redis, {key: cost})
-    return None if totals is None else totals[0]
 
 
 async def _charge_many(redis: Any, costs: Mapping[str, int]) -> list[int] | None:

@@ -22,7 +22,7 @@ from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.devices import SessionMutation, SessionQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
-from aurum.graphql.cost import CostLimit
+from aurum.graphql.cost import CostLimit, Ledger
 from aurum.graphql.documents import Documents
 from aurum.graphql.extensions import (
     AnonymousGate,
@@ -196,13 +196,14 @@ class AurumSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> AurumSchema:
+    ledger = Ledger()  # the minute budgets as this process knows them, for both paths
     extensions: list[object] = [
         ErrorFormatting,
         OperationChoice,
         AnonymousGate,
         ScopeGate,
         NulGuard,
-        lambda: CostLimit(settings.max_query_cost, settings.query_budget),
+        lambda: CostLimit(settings.max_query_cost, settings.query_budget, ledger),
     ]
     schema = AurumSchema(
         query=Query,
@@ -228,7 +229,7 @@ def build_schema(settings: Settings) -> AurumSchema:
             budget=settings.query_budget,
             timeout=settings.operation_timeout,
         )
-        schema.compiled = CompiledReads(schema, schema.documents, most)
+        schema.compiled = CompiledReads(schema, schema.documents, most, ledger)
     return schema
 
 
