@@ -18,7 +18,7 @@ run: $(STAMP)  ## migrate, then API + worker on the embedded PostgreSQL and Redi
 test: $(STAMP)  ## the whole suite against real PostgreSQL and Redis
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## benchmarks, printed side by side
+bench: $(STAMP)  ## benchmarks, printed side by side (PostGraphile 4 from bench/package-lock.json, by npm ci)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

@@ -1,11 +1,13 @@
-"""The nested GraphQL query over HTTP against a raw asyncpg fetch of the same rows, side by side.
+"""``make bench``: Aurum next to PostGraphile 4 and the raw floor (bench/versus.py: the nested tree at
+2,000 and 20,000 tasks, ``node(id)``, ``taskCreate``, with issue 14's targets), then the realtime benchmark
+(bench/realtime.py): mutation -> WebSocket delivery and memory per connection, the analysis benchmark
+(bench/analysis.py): analysisRequest -> insight delivered, rules-only and with a stand-in model, and the
+hostile documents (bench/hostile.py). ``python -m bench versus|realtime|analysis|hostile`` runs one part
+alone.
 
-Everything runs on loopback in a temporary directory: embedded PostgreSQL and Redis, the app under uvicorn,
-and one user with 5 pillars x 4 areas x 5 projects x 20 tasks (2000 tasks), inserted in bulk.
-Then the realtime benchmark (bench/realtime.py): mutation -> WebSocket delivery and memory per connection,
-and the analysis benchmark (bench/analysis.py): analysisRequest -> insight delivered, rules-only and with a
-stand-in model. ``python -m bench analysis`` runs the analysis part alone, ``python -m bench realtime`` the
-realtime part.
+``python -m bench nested`` (not part of ``make bench``) is the older in-process comparison: the nested
+GraphQL query over HTTP against a raw asyncpg fetch of the same rows, everything on loopback in a temporary
+directory, one user with 5 pillars x 4 areas x 5 projects x 20 tasks (2000 tasks), inserted in bulk.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.serving import server_config
 from aurum.settings import Settings
-from bench import analysis, hostile, realtime
+from bench import accounts, analysis, hostile, realtime, versus
+from bench.accounts import Shape
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
 REPETITIONS = 30
@@ -132,75 +134,14 @@ async def register(http: httpx.AsyncClient) -> tuple[str, uuid.UUID]:
     return payload["accessToken"], parsed[1]
 
 
-def hierarchy(user_id: uuid.UUID) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    """Rows per table (columns, records); some tasks overdue, some completed, some waiting for another."""
-    today = date.today()
-    now = datetime.now(UTC)
-    pillars: list[tuple[Any, ...]] = []
-    areas: list[tuple[Any, ...]] = []
-    projects: list[tuple[Any, ...]] = []
-    tasks: list[tuple[Any, ...]] = []
-    dependencies: list[tuple[Any, ...]] = []
-    for p in range(PILLARS):
-        pillar = uuid.uuid4()
-        pillars.append((pillar, user_id, f"Pillar {p}", p))
-        for a in range(AREAS):
-            area = uuid.uuid4()
-            areas.append((area, user_id, pillar, f"Area {p}.{a}", a))
-            for j in range(PROJECTS):
-                project = uuid.uuid4()
-                projects.append((project, user_id, area, f"Project {p}.{a}.{j}", j))
-                previous = None
-                for t in range(TASKS):
-                    task = uuid.uuid4()
-                    done = t % 4 == 0
-                    tasks.append(
-                        (
-                            task,
-                            user_id,
-                            project,
-                            f"Task {t}",
-                            t,
-                            "completed" if done else "todo",
-                            "done" if done else "todo",
-                            now if done else None,
-                            today + timedelta(days=t - 5),
-                        )
-                    )
-                    if previous is not None and t % 5 == 0:
-                        dependencies.append((task, previous, user_id))
-                    previous = task
-    return {
-        "pillars": (["id", "user_id", "name", "sort_order"], pillars),
-        "areas": (["id", "user_id", "pillar_id", "name", "sort_order"], areas),
-        "projects": (["id", "user_id", "area_id", "name", "sort_order"], projects),
-        "tasks": (
-            [
-                "id",
-                "user_id",
-                "project_id",
-                "name",
-                "sort_order",
-                "status",
-                "kanban_column",
-                "completed_at",
-                "due_date",
-            ],
-            tasks,
-        ),
-        "task_dependencies": (["task_id", "depends_on_id", "user_id"], dependencies),
-    }
-
-
 def asyncpg_dsn(database_url: str) -> str:
     return "postgresql://" + database_url.split("://", 1)[1]
 
 
 async def bulk_insert(connection: asyncpg.Connection, user_id: uuid.UUID) -> int:
-    async with connection.transaction():
-        for table, (columns, records) in hierarchy(user_id).items():
-            await connection.copy_records_to_table(table, records=records, columns=columns)
-    return PILLARS * AREAS * PROJECTS * TASKS
+    shape = Shape(PILLARS, AREAS, PROJECTS, TASKS)
+    await accounts.bulk_insert(connection, user_id, shape)
+    return shape.total
 
 
 class StatementCounter:
@@ -323,7 +264,7 @@ async def nested() -> None:
 
 async def main() -> None:
     started = time.perf_counter()
-    await nested()
+    await versus.main()
     realtime.report(await realtime.measure())
     analysis.report(await analysis.measure())
     hostile.report(await hostile.measure())
@@ -336,5 +277,6 @@ if __name__ == "__main__":
         "analysis": analysis.main,
         "realtime": realtime.main,
         "hostile": hostile.main,
+        "versus": versus.main,
     }
     asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())

@@ -1,0 +1,191 @@
+"""What each arm is asked, and how its answers are read: Aurum's GraphQL, PostGraphile 4's GraphQL for the
+same selection (its own names: ``allPillars``, ``areasByPillarIdAndUserId`` …, with ``orderBy`` and
+``condition`` saying what Aurum's defaults say), and the raw floor's routes.
+
+``tree_rows`` and ``task_row`` bring any arm's answer to one form, ids as UUIDs, so that the bench can require
+the same answer from all three before it times any of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from aurum.ids import parse_global_id, to_global_id
+from bench.accounts import Account, Shape
+from bench.loadgen import Accept, request_bytes
+
+AURUM, POSTGRAPHILE, FLOOR = "Aurum", "PostGraphile 4", "raw"
+ARMS = (AURUM, POSTGRAPHILE, FLOOR)
+
+TASK_FIELDS = "name status dueDate isOverdue canStart"
+ORDER = "orderBy: [SORT_ORDER_ASC, CREATED_AT_ASC, ID_ASC]"  # Aurum's SORT_ORDER: sort order, creation, id
+
+
+def aurum_tree(shape: Shape) -> str:
+    p, a, j, t = shape.first
+    return f"""{{ pillars(first: {p}) {{ nodes {{ id name
+  areas(first: {a}) {{ nodes {{ id name
+    projects(first: {j}) {{ nodes {{ id name
+      tasks(first: {t}) {{ nodes {{ id {TASK_FIELDS} }} }}
+    }} }} }} }} }} }} }}"""
+
+
+def postgraphile_tree(shape: Shape) -> str:
+    """Aurum's defaults said out loud: active pillars, areas and projects, top-level tasks, by sort order."""
+    p, a, j, t = shape.first
+    active = "condition: { archived: false }"
+    return f"""{{ allPillars(first: {p}, {ORDER}, {active}) {{ nodes {{ nodeId name
+  areasByPillarIdAndUserId(first: {a}, {ORDER}, {active}) {{ nodes {{ nodeId name
+    projectsByAreaIdAndUserId(first: {j}, {ORDER}, {active}) {{ nodes {{ nodeId name
+      tasksByProjectIdAndUserId(first: {t}, {ORDER}, condition: {{ parentId: null }}) {{
+        nodes {{ nodeId {TASK_FIELDS} }} }}
+    }} }} }} }} }} }} }}"""
+
+
+AURUM_NODE = f"query($id: ID!) {{ node(id: $id) {{ ... on Task {{ id {TASK_FIELDS} }} }} }}"
+POSTGRAPHILE_NODE = f"query($id: ID!) {{ node(nodeId: $id) {{ ... on Task {{ nodeId {TASK_FIELDS} }} }} }}"
+AURUM_CREATE = (
+    "mutation($input: TaskCreateInput!) { taskCreate(input: $input) {"
+    " task { id name } userErrors { message } } }"
+)
+POSTGRAPHILE_CREATE = (
+    "mutation($input: CreateTaskInput!) { createTask(input: $input) { task { nodeId name } } }"
+)
+CREATED_NAME = "Created by the bench"
+
+
+def postgraphile_id(table: str, value: uuid.UUID) -> str:
+    """PostGraphile 4's node id: base64 of the JSON ``[table, primary key]``."""
+    return base64.b64encode(json.dumps([table, str(value)], separators=(",", ":")).encode()).decode()
+
+
+def uuid_of(node_id: str) -> uuid.UUID:
+    """The UUID behind an Aurum global id or a PostGraphile node id."""
+    parsed = parse_global_id(node_id)
+    if parsed is not None:
+        return parsed[1]
+    return uuid.UUID(json.loads(base64.b64decode(node_id))[1])
+
+
+def graphql_ok(status: int, body: bytes) -> bool:
+    return status == 200 and b'"errors"' not in body
+
+
+def node_ok(status: int, body: bytes) -> bool:
+    return graphql_ok(status, body) and b'"node":null' not in body
+
+
+def created_ok(status: int, body: bytes) -> bool:
+    return graphql_ok(status, body) and b'"userErrors":[]' in body
+
+
+def postgraphile_created_ok(status: int, body: bytes) -> bool:
+    return graphql_ok(status, body) and b'"task":{' in body
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request of a workload for one arm, ready to send, and what answers it."""
+
+    request: bytes
+    accept: Accept
+
+
+def _graphql(port: int, account: Account, query: str, variables: dict[str, Any] | None = None) -> bytes:
+    body: dict[str, Any] = {"query": query}
+    if variables is not None:
+        body["variables"] = variables
+    return request_bytes(port, "/graphql", body, account.bearer)
+
+
+def tree(arm: str, port: int, account: Account) -> Ask:
+    if arm == AURUM:
+        return Ask(_graphql(port, account, aurum_tree(account.shape)), graphql_ok)
+    if arm == POSTGRAPHILE:
+        return Ask(_graphql(port, account, postgraphile_tree(account.shape)), graphql_ok)
+    return Ask(request_bytes(port, "/tree", {"first": account.shape.first}, account.bearer), _ok)
+
+
+def node(arm: str, port: int, account: Account, task: uuid.UUID) -> Ask:
+    if arm == AURUM:
+        variables = {"id": to_global_id("Task", task)}
+        return Ask(_graphql(port, account, AURUM_NODE, variables), node_ok)
+    if arm == POSTGRAPHILE:
+        variables = {"id": postgraphile_id("tasks", task)}
+        return Ask(_graphql(port, account, POSTGRAPHILE_NODE, variables), node_ok)
+    body = {"id": to_global_id("Task", task)}
+    return Ask(request_bytes(port, "/node", body, account.bearer), node_ok)
+
+
+def create(arm: str, port: int, account: Account) -> Ask:
+    assert account.project_id is not None
+    if arm == AURUM:
+        fields = {"projectId": to_global_id("Project", account.project_id), "name": CREATED_NAME}
+        return Ask(_graphql(port, account, AURUM_CREATE, {"input": fields}), created_ok)
+    if arm == POSTGRAPHILE:
+        task = {"projectId": str(account.project_id), "userId": str(account.user_id), "name": CREATED_NAME}
+        return Ask(
+            _graphql(port, account, POSTGRAPHILE_CREATE, {"input": {"task": task}}), postgraphile_created_ok
+        )
+    body = {"projectId": to_global_id("Project", account.project_id), "name": CREATED_NAME}
+    return Ask(request_bytes(port, "/create", body, account.bearer), created_ok)
+
+
+def _ok(status: int, body: bytes) -> bool:
+    return status == 200
+
+
+# --- answers in one form ---
+
+Row = tuple[Any, ...]
+
+
+def task_row(task: dict[str, Any]) -> Row:
+    node_id = task.get("id") or task["nodeId"]
+    return (
+        uuid_of(node_id),
+        task["name"],
+        task["status"].lower(),
+        task["dueDate"],
+        task["isOverdue"],
+        task["canStart"],
+    )
+
+
+def _nodes(parent: dict[str, Any], *names: str) -> list[dict[str, Any]]:
+    for name in names:
+        if name in parent:
+            found: list[dict[str, Any]] = parent[name]["nodes"]
+            return found
+    raise KeyError(f"none of {names} in {sorted(parent)}")
+
+
+def tree_rows(body: bytes) -> list[Row]:
+    """Every task of a tree answer with the ids of its pillar, area and project, in the answer's order."""
+    data = orjson.loads(body)["data"]
+    rows: list[Row] = []
+    level: Callable[[dict[str, Any]], uuid.UUID] = lambda n: uuid_of(n.get("id") or n["nodeId"])  # noqa: E731
+    for pillar in _nodes(data, "pillars", "allPillars"):
+        for area in _nodes(pillar, "areas", "areasByPillarIdAndUserId"):
+            for project in _nodes(area, "projects", "projectsByAreaIdAndUserId"):
+                for task in _nodes(project, "tasks", "tasksByProjectIdAndUserId"):
+                    rows.append((level(pillar), level(area), level(project), *task_row(task)))
+    return rows
+
+
+def node_row(body: bytes) -> Row:
+    return task_row(orjson.loads(body)["data"]["node"])
+
+
+def created_id(body: bytes) -> uuid.UUID:
+    data = orjson.loads(body)["data"]
+    payload = data.get("taskCreate") or data["createTask"]
+    task = payload["task"]
+    return uuid_of(task.get("id") or task["nodeId"])
