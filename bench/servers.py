@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,6 +131,16 @@ def aurum_api(
     return spawned("aurum serve --no-worker", argv, env, directory, _healthy, port)
 
 
+ANSWERS = re.compile(r'^aurum_graphql_answers_total\{path="(\w+)"\} (\S+)$', re.MULTILINE)
+
+
+async def aurum_answers(port: int) -> dict[str, int]:
+    """Aurum's GraphQL requests so far by the path that answered them (compiled, resolvers), from /metrics."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        text = (await http.get("/metrics")).text
+    return {path: int(float(count)) for path, count in ANSWERS.findall(text)}
+
+
 def aurum_worker(directory: Path, found: Engines) -> AbstractAsyncContextManager[Server]:
     aurum = str(Path(sys.executable).with_name("aurum"))
     env = serve_env(found, directory / "data-worker", **AURUM_ENV)
@@ -173,15 +185,18 @@ def floor(directory: Path, database_url: str, signing_key: str) -> AbstractAsync
 
 
 def npm_ci() -> None:
-    """PostGraphile's packages as the lock file has them, installed when missing or older than the lock."""
-    stamp = NODE_MODULES / ".package-lock.json"  # npm writes it on every install
-    lock = BENCH / "package-lock.json"
-    if stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
+    """PostGraphile's packages as the lock file has them, installed when missing or from another lock file
+    (compared by content: a checkout or a rebase changes the lock file's time, not what it pins)."""
+    lock = (BENCH / "package-lock.json").read_bytes()
+    stamp = NODE_MODULES / ".installed-from"
+    digest = hashlib.sha256(lock).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
         return
     print("bench: npm ci --prefix bench (PostGraphile 4)", file=sys.stderr)
     subprocess.run(
         ["npm", "ci", "--prefix", str(BENCH), "--no-audit", "--no-fund", "--loglevel=error"], check=True
     )
+    stamp.write_text(digest + "\n")
 
 
 # --- pausing ---
