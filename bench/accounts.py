@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 from aurum.ids import parse_global_id
@@ -38,8 +38,8 @@ class Shape:
         return self.pillars * self.areas * self.projects * self.tasks
 
     @property
-    def first(self) -> list[int]:
-        return [self.pillars, self.areas, self.projects, self.tasks]
+    def counts(self) -> tuple[int, int, int, int]:
+        return (self.pillars, self.areas, self.projects, self.tasks)
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,8 @@ def hierarchy(user_id: uuid.UUID, shape: Shape) -> dict[str, tuple[list[str], li
 
 async def bulk_insert(connection: asyncpg.Connection, user_id: uuid.UUID, shape: Shape) -> uuid.UUID:
     """The hierarchy in one transaction, as the owner with no user acting, as an import would be: the change
-    log records it, and the account's priority scores are made at its first write (an account of 20,000 tasks
-    cannot be scored today, and its job, queued again every minute while it is stale, would run through every
-    measurement); returns the first project, where creates go."""
+    log records it, and the account's priority scores are made at its first write (so that no scoring job
+    of the 20,000-task account runs through the measurements); returns the first project, where creates go."""
     tables = hierarchy(user_id, shape)
     async with connection.transaction():
         for table, (columns, records) in tables.items():

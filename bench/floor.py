@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import jwt
 import orjson
 import uvicorn
@@ -112,13 +112,13 @@ class Floor:
         return uuid.UUID(claims["sub"])
 
     async def tree(self, user: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
-        sizes = body["first"]  # [pillars, areas, projects, tasks]
+        page = body["first"]  # at each level
         async with self.connections.acquire() as db, db.transaction(readonly=True):
             await db.fetchval(ACT_AS, str(user))
-            pillars = await db.fetch(PILLARS, user, sizes[0])
-            areas = await db.fetch(AREAS, user, [r["id"] for r in pillars], sizes[1])
-            projects = await db.fetch(PROJECTS, user, [r["id"] for r in areas], sizes[2])
-            tasks = await db.fetch(TASKS, user, [r["id"] for r in projects], sizes[3])
+            pillars = await db.fetch(PILLARS, user, page)
+            areas = await db.fetch(AREAS, user, [r["id"] for r in pillars], page)
+            projects = await db.fetch(PROJECTS, user, [r["id"] for r in areas], page)
+            tasks = await db.fetch(TASKS, user, [r["id"] for r in projects], page)
         by_project = grouped(tasks, task_json)
         by_area = grouped(projects, lambda r: node("Project", r, tasks=by_project.get(r["id"], [])))
         by_pillar = grouped(areas, lambda r: node("Area", r, projects=by_area.get(r["id"], [])))

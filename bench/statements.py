@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 LOG_ROLE = "aurum_bench_log"
 CREATE_LOG_ROLE = (
@@ -50,6 +50,20 @@ class Count:
         return f"{self.statements} ({self.control} BEGIN/COMMIT)"
 
 
+def statements_between(log: str, first: str, last: str) -> list[str] | None:
+    """The first line of each statement logged after marker ``first`` and before marker ``last`` (``None``
+    while ``last`` is not in the log yet); the markers' own lines are not counted."""
+    start, end = log.find(f"'{first}'"), log.find(f"'{last}'")
+    if start < 0 or end < start:
+        return None
+    between = log[log.find("\n", start) + 1 : log.rfind("\n", start, end) + 1]
+    return [m.group(1) for m in STATEMENT.finditer(between)]
+
+
+def count_of(lines: list[str]) -> Count:
+    return Count(len(lines), sum(1 for line in lines if CONTROL.match(line)), tuple(lines))
+
+
 class StatementLog:
     """The PostgreSQL log of the bench's cluster, read between markers."""
 
@@ -66,11 +80,9 @@ class StatementLog:
     async def _between(self, first: str, last: str) -> list[str]:
         deadline = time.monotonic() + 30
         while True:
-            text = self.path.read_text(errors="replace")
-            start, end = text.find(f"'{first}'"), text.find(f"'{last}'")
-            if start >= 0 and end > start:
-                between = text[start : text.rfind("\n", start, end)]  # up to the last marker's line
-                return [m.group(1) for m in STATEMENT.finditer(between)]
+            found = statements_between(self.path.read_text(errors="replace"), first, last)
+            if found is not None:
+                return found
             if time.monotonic() > deadline:
                 raise RuntimeError(f"markers {first!r}, {last!r} never reached {self.path}")
             await asyncio.sleep(0.02)
@@ -91,8 +103,7 @@ class StatementLog:
         await request()
         await self._quiet()
         last = await self._mark()
-        lines = await self._between(first, last)
-        return Count(len(lines), sum(1 for line in lines if CONTROL.match(line)), tuple(lines))
+        return count_of(await self._between(first, last))
 
 
 async def counts(

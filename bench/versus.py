@@ -8,14 +8,17 @@ and the raw floor (bench/floor.py). The client is this process (bench/loadgen.py
 
 Accounts, registered through Aurum: 2,000 tasks (5 pillars x 4 areas x 5 projects x 20), 20,000 tasks
 (5 x 4 x 10 x 100), and 200-task accounts (2 x 2 x 5 x 10) for the writes, one per arm and round, so that
-each arm's creates land in an account of the same size. Every arm must give the same answers before any is
+each arm's creates land in an account of the same size. Every tree asks for pages of 100 at each level: one
+document for both sizes. Every arm must give the same answers before any is
 timed: the same tasks in the same order with the same computed fields, the same task for ``node(id)``, and a
 created task that Aurum then reads back.
 
 Arms are interleaved: round-robin per repetition (the order rotating), and while one arm is measured the
 others' servers are paused (SIGSTOP), Aurum's only once its background work is done, so that no arm's
 figures carry another's work (the other arms' inserts fire Aurum's change-log triggers too, and Aurum
-announces and rescores them; that reaction is let finish, unmeasured, before the next window).
+announces and rescores them; that reaction is let finish, unmeasured, before the next window). The machine's
+load average is noted before and after each phase, and Aurum's /metrics must show that its reads were
+answered by the compiled path.
 
 ``python -m bench versus`` runs this part alone.
 """
@@ -25,16 +28,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from redis.asyncio import Redis
 
@@ -42,8 +44,9 @@ from bench import arms, servers
 from bench.accounts import Account, Shape, make_account
 from bench.arms import ARMS, AURUM, FLOOR, POSTGRAPHILE, Ask
 from bench.background import Settled, settle
-from bench.loadgen import Connection, Sample, closed_loop, quiet_collector
+from bench.loadgen import Connection, closed_loop, quiet_collector
 from bench.realtime import SECRET_KEY, Engines, engines
+from bench.results import Results, Window
 from bench.servers import CpuMeter, Server
 from bench.statements import CREATE_LOG_ROLE, Count, StatementLog, as_log_role, counts
 
@@ -56,7 +59,7 @@ LATENCY = {"tree 2,000": 40, "tree 20,000": 20, "node": 200}
 WINDOW_SECONDS = {"tree 2,000": 4.0, "tree 20,000": 5.0, "node": 3.0}
 ROUNDS = 3
 CREATE_SECONDS = 3.0  # per window of creates
-GROWTH_ROUNDS = 2  # windows of Aurum's creates into the 20,000-task account
+PAUSED = "create, no worker"  # Aurum's creates with its worker paused
 COUNTED = 3  # requests whose statements are counted, per arm and workload, after WARM_COUNTED others
 WARM_COUNTED = 3  # a pooled connection's first statement of a kind asks for type information once
 PATIENCE = 30.0  # seconds to wait for Aurum's background work before dropping the jobs still queued
@@ -66,30 +69,9 @@ def asyncpg_url(database_url: str) -> str:
     return "postgresql://" + database_url.split("://", 1)[1]
 
 
-def progress(began: float, what: str) -> None:
-    print(f"versus: {time.perf_counter() - began:6.0f} s  {what}", file=sys.stderr, flush=True)
-
-
 def rotated(i: int) -> tuple[str, ...]:
     k = i % len(ARMS)
     return ARMS[k:] + ARMS[:k]
-
-
-@dataclass
-class Window:
-    sample: Sample
-    cpu: dict[str, float]
-    settled: Settled | None = None  # Aurum's writes: its background work after the last answer
-
-
-@dataclass
-class Results:
-    cpus: int | None
-    load: list[tuple[float, float, float]] = field(default_factory=list)
-    latency: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    windows: dict[str, dict[str, list[Window]]] = field(default_factory=dict)
-    statements: dict[str, dict[str, list[Count]]] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 @dataclass
@@ -141,9 +123,11 @@ async def answer(port: int, ask: Ask) -> bytes:
     return body
 
 
-async def check_answers(bench: Bench, small: Account, large: Account, scratch: Account) -> uuid.UUID:
-    """Every arm's tree, node and create answer the same; returns the task ``node(id)`` reads."""
-    for account in (small, large):
+async def check_answers(bench: Bench, made: Accounts, tasks: dict[str, int]) -> uuid.UUID:
+    """Every arm's tree, node and create answer the same (the trees' tasks counted into ``tasks``); returns
+    the task ``node(id)`` reads."""
+    small, scratch = made.small, made.scratch
+    for size, account in (("2,000", small), ("20,000", made.large)):
         trees = {
             arm: arms.tree_rows(await answer(bench.ports[arm], arms.tree(arm, bench.ports[arm], account)))
             for arm in ARMS
@@ -155,6 +139,7 @@ async def check_answers(bench: Bench, small: Account, large: Account, scratch: A
             if rows != reference:
                 wrong = next((a, b) for a, b in zip(rows, reference, strict=False) if a != b) if rows else ()
                 raise RuntimeError(f"{arm}'s tree differs from Aurum's ({len(rows)} tasks); first: {wrong}")
+        tasks[f"tree {size}"] = len(reference)
         if account is small:
             task_row = next(r for r in reference if r[-1] is False)[3:]  # a task that cannot start yet
     task: uuid.UUID = task_row[0]
@@ -278,93 +263,118 @@ async def throughput(bench: Bench, asks: dict[str, Ask], seconds: float) -> dict
     return found
 
 
-async def writes(
-    bench: Bench, fresh: dict[str, list[Account]], large: Account
-) -> dict[str, dict[str, list[Window]]]:
-    """Creates for ``CREATE_SECONDS`` per window: each arm into a fresh 200-task account, in turn; then Aurum
-    into the 20,000-task one. Those come last: their background work may not end (see bench/background.py),
-    and no other arm's window may come after a pause in the middle of it."""
+async def writes(bench: Bench, fresh: dict[str, list[Account]]) -> dict[str, dict[str, list[Window]]]:
+    """Creates for ``CREATE_SECONDS`` per window, each arm into a fresh 200-task account, in turn; then Aurum
+    again into the same accounts with its worker paused, to show what its background rescoring costs the
+    writes (the jobs queued meanwhile run after the window, unmeasured)."""
     found: dict[str, list[Window]] = {arm: [] for arm in ARMS}
     for r in range(ROUNDS):
         for arm in rotated(r):
             await bench.settle()
             ask = arms.create(arm, bench.ports[arm], fresh[arm][r])
             found[arm].append(await window(bench, arm, ask, CREATE_SECONDS, writing=True))
+    paused = []
+    for r in range(ROUNDS):
+        await bench.settle()
+        ask = arms.create(AURUM, bench.ports[AURUM], fresh[AURUM][r])
+        paused.append(await window(bench, AURUM, ask, CREATE_SECONDS))
     await bench.settle()
-    ask = arms.create(AURUM, bench.ports[AURUM], large)
-    grown = [await window(bench, AURUM, ask, CREATE_SECONDS, writing=True) for _ in range(GROWTH_ROUNDS)]
-    return {"create": found, "create at 20,000": {AURUM: grown}}
+    return {"create": found, PAUSED: {AURUM: paused}}
 
 
 # --- the run ---
 
 
+@dataclass
+class Accounts:
+    small: Account  # 2,000 tasks
+    large: Account  # 20,000 tasks
+    scratch: Account  # the creates that check the answers
+    counted: Account  # the creates whose statements are counted
+    fresh: dict[str, list[Account]]  # per arm, one 200-task account per round of creates
+
+
+async def make_accounts(http: httpx.AsyncClient, database: asyncpg.Connection) -> Accounts:
+    made = Accounts(
+        await make_account(http, database, "small", SMALL),
+        await make_account(http, database, "large", LARGE),
+        await make_account(http, database, "scratch", WRITES),
+        await make_account(http, database, "counted", WRITES),
+        {
+            arm: [await make_account(http, database, f"w{i}{r}", WRITES) for r in range(ROUNDS)]
+            for i, arm in enumerate(ARMS)
+        },
+    )
+    await database.execute("VACUUM ANALYZE")
+    return made
+
+
+async def set_up(stack: AsyncExitStack, directory: Path) -> tuple[Bench, Accounts]:
+    """The engines, Aurum's processes, the accounts (through Aurum), then PostGraphile and the floor."""
+    found = await stack.enter_async_context(engines(directory))
+    database_url = asyncpg_url(found.database_url)
+    database = await asyncpg.connect(database_url)
+    stack.push_async_callback(database.close)
+    await database.execute((servers.BENCH / "postgraphile" / "computed.sql").read_text())
+    for statement in CREATE_LOG_ROLE:
+        await database.execute(statement)
+    api = await stack.enter_async_context(servers.aurum_api(directory, found))
+    worker = await stack.enter_async_context(servers.aurum_worker(directory, found))
+    http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.port}"))
+    made = await make_accounts(http, database)
+    graphile = await stack.enter_async_context(
+        servers.postgraphile(directory, database_url, SECRET_KEY, made.small.token)
+    )
+    raw = await stack.enter_async_context(servers.floor(directory, database_url, SECRET_KEY))
+    redis = Redis.from_url(found.redis_url)
+    stack.push_async_callback(redis.aclose)
+    ports = {AURUM: api.port, POSTGRAPHILE: graphile.port, FLOOR: raw.port}
+    others = {POSTGRAPHILE: [graphile], FLOOR: [raw]}
+    bench = Bench(found, database, redis, [api, worker], ports, others)
+    await bench.settle()  # the seeded accounts' change log announced
+    return bench, made
+
+
+async def run(directory: Path, results: Results) -> None:
+    phase = results.phases
+    async with AsyncExitStack() as stack:
+        with phase("engines, accounts and servers"):
+            bench, made = await set_up(stack, directory)
+        with phase("answers checked"):
+            task = await check_answers(bench, made, results.tasks)
+
+        def reads(arm: str, port: int) -> dict[str, Ask]:
+            return {
+                "tree 2,000": arms.tree(arm, port, made.small),
+                "tree 20,000": arms.tree(arm, port, made.large),
+                "node": arms.node(arm, port, made.small, task),
+            }
+
+        def counted_asks(arm: str, port: int) -> dict[str, Ask]:
+            return {**reads(arm, port), "create": arms.create(arm, port, made.counted)}
+
+        with phase("statements counted"):
+            token = made.small.token
+            results.statements = await count_statements(directory, bench.found, counted_asks, token)
+            await bench.settle()
+        for workload, count in LATENCY.items():
+            asks = {arm: reads(arm, bench.ports[arm])[workload] for arm in ARMS}
+            before = await servers.aurum_answers(bench.ports[AURUM])
+            with phase(f"{workload}: one at a time"):
+                results.latency[workload] = await latencies(bench, asks, count)
+            with phase(f"{workload}: concurrency {CONCURRENCY}"):
+                results.windows[workload] = await throughput(bench, asks, WINDOW_SECONDS[workload])
+            after = await servers.aurum_answers(bench.ports[AURUM])
+            results.answered[workload] = {path: after[path] - before.get(path, 0) for path in after}
+        with phase(f"create: concurrency {CONCURRENCY}"):
+            results.windows.update(await writes(bench, made.fresh))
+
+
 async def measure() -> Results:
     servers.npm_ci()
-    results = Results(os.cpu_count(), [os.getloadavg()])
-    began = time.perf_counter()
+    results = Results(os.cpu_count())
     with tempfile.TemporaryDirectory(prefix="aurum-versus-") as name:
-        directory = Path(name)
-        async with AsyncExitStack() as stack:
-            found = await stack.enter_async_context(engines(directory))
-            database_url = asyncpg_url(found.database_url)
-            database = await asyncpg.connect(database_url)
-            stack.push_async_callback(database.close)
-            await database.execute((servers.BENCH / "postgraphile" / "computed.sql").read_text())
-            for statement in CREATE_LOG_ROLE:
-                await database.execute(statement)
-            api = await stack.enter_async_context(servers.aurum_api(directory, found))
-            worker = await stack.enter_async_context(servers.aurum_worker(directory, found))
-            http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.port}"))
-            small = await make_account(http, database, "small", SMALL)
-            large = await make_account(http, database, "large", LARGE)
-            scratch = await make_account(http, database, "scratch", WRITES)
-            counted = await make_account(http, database, "counted", WRITES)
-            fresh = {
-                arm: [await make_account(http, database, f"w{i}{r}", WRITES) for r in range(ROUNDS)]
-                for i, arm in enumerate(ARMS)
-            }
-            await database.execute("VACUUM ANALYZE")
-            progress(began, "accounts made")
-            graphile = await stack.enter_async_context(
-                servers.postgraphile(directory, database_url, SECRET_KEY, small.token)
-            )
-            raw = await stack.enter_async_context(servers.floor(directory, database_url, SECRET_KEY))
-            redis = Redis.from_url(found.redis_url)
-            stack.push_async_callback(redis.aclose)
-            ports = {AURUM: api.port, POSTGRAPHILE: graphile.port, FLOOR: raw.port}
-            bench = Bench(
-                found, database, redis, [api, worker], ports, {POSTGRAPHILE: [graphile], FLOOR: [raw]}
-            )
-            progress(began, "servers started")
-            await bench.settle()  # the seeded accounts' change log announced
-            progress(began, "seeded accounts settled")
-            task = await check_answers(bench, small, large, scratch)
-            progress(began, "answers checked")
-
-            def reads(arm: str, port: int) -> dict[str, Ask]:
-                return {
-                    "tree 2,000": arms.tree(arm, port, small),
-                    "tree 20,000": arms.tree(arm, port, large),
-                    "node": arms.node(arm, port, small, task),
-                }
-
-            def counted_asks(arm: str, port: int) -> dict[str, Ask]:
-                return {**reads(arm, port), "create": arms.create(arm, port, counted)}
-
-            results.statements = await count_statements(directory, found, counted_asks, small.token)
-            progress(began, "statements counted")
-            await bench.settle()
-            for workload, count in LATENCY.items():
-                asks = {arm: reads(arm, ports[arm])[workload] for arm in ARMS}
-                results.latency[workload] = await latencies(bench, asks, count)
-                progress(began, f"{workload}: one at a time")
-                results.windows[workload] = await throughput(bench, asks, WINDOW_SECONDS[workload])
-                progress(began, f"{workload}: concurrency {CONCURRENCY}")
-            results.windows.update(await writes(bench, fresh, large))
-            progress(began, "creates")
-    results.load.append(os.getloadavg())
-    results.seconds = time.perf_counter() - began
+        await run(Path(name), results)
     return results
 
 
