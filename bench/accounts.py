@@ -55,10 +55,9 @@ class Account:
         return {"authorization": f"Bearer {self.token}"}
 
 
-async def register(http: httpx.AsyncClient, label: str) -> tuple[str, uuid.UUID]:
-    """A fresh user through Aurum's own API: its access token and id."""
-    email = f"versus-{label}-{uuid.uuid4().hex[:8]}@example.com"
-    variables = {"input": {"email": email, "password": "correct horse battery", "timezone": TIMEZONE}}
+async def sign_up(http: httpx.AsyncClient, email: str, **extra: str) -> tuple[str, uuid.UUID]:
+    """A new user through Aurum's own API, from an address of its own: its access token and id."""
+    variables = {"input": {"email": email, "password": "correct horse battery", **extra}}
     response = await http.post(
         "/graphql", json={"query": REGISTER, "variables": variables}, headers=own_address()
     )
@@ -68,6 +67,11 @@ async def register(http: httpx.AsyncClient, label: str) -> tuple[str, uuid.UUID]
     parsed = parse_global_id(payload["user"]["id"])
     assert parsed is not None
     return payload["accessToken"], parsed[1]
+
+
+async def register(http: httpx.AsyncClient, label: str) -> tuple[str, uuid.UUID]:
+    """A fresh bench user, in a zone far from UTC."""
+    return await sign_up(http, f"versus-{label}-{uuid.uuid4().hex[:8]}@example.com", timezone=TIMEZONE)
 
 
 def hierarchy(user_id: uuid.UUID, shape: Shape) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:

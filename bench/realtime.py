@@ -48,10 +48,11 @@ import psutil
 from websockets.asyncio.client import connect
 
 from aurum.embedded import start_postgres, start_redis, stop_postgres, stop_redis
-from aurum.ids import parse_global_id, to_global_id
+from aurum.ids import to_global_id
 from aurum.migrate import upgrade
 from aurum.realtime.graphql import encode_cursor
-from bench.addresses import own_address
+from bench.accounts import REGISTER as REGISTER  # where hostile.py and analysis.py find it
+from bench.accounts import sign_up
 from bench.realtime_client import CREATE, PROTOCOL, now
 from bench.realtime_cpu import CpuMeter, GcPauses, gc_probe_env
 from bench.realtime_report import report
@@ -72,10 +73,6 @@ TARGET_KIB = 30.0
 
 REPOSITORY = Path(__file__).resolve().parent.parent  # where ``-m bench.realtime_client`` is found
 SECRET_KEY = "bench-secret-key-that-is-long-enough-0123456789"
-REGISTER = (
-    "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {"
-    " accessToken user { id } userErrors { message } } }"
-)
 
 
 def free_port() -> int:
@@ -312,24 +309,13 @@ class Registered:
 
 async def register(http: httpx.AsyncClient, index: int) -> Registered:
     """A new user, signed up from an address of its own, with a pillar to rename."""
-    email = f"realtime-{index}-{uuid.uuid4().hex[:8]}@example.com"
-    variables = {"input": {"email": email, "password": "correct horse battery"}}
-    response = await http.post(
-        "/graphql", json={"query": REGISTER, "variables": variables}, headers=own_address()
-    )
-    payload = response.json()["data"]["accountRegister"]
-    if payload["userErrors"]:
-        raise RuntimeError(payload["userErrors"])
-    parsed = parse_global_id(payload["user"]["id"])
-    assert parsed is not None
+    token, user_id = await sign_up(http, f"realtime-{index}-{uuid.uuid4().hex[:8]}@example.com")
     pillar = uuid.uuid4()
     body = {"query": CREATE, "variables": {"input": {"id": str(pillar), "name": "Pillar"}}}
-    created = await http.post(
-        "/graphql", json=body, headers={"authorization": f"Bearer {payload['accessToken']}"}
-    )
+    created = await http.post("/graphql", json=body, headers={"authorization": f"Bearer {token}"})
     if created.json()["data"]["pillarCreate"]["pillar"]["id"] != to_global_id("Pillar", pillar):
         raise RuntimeError(created.text)
-    return Registered(index, payload["accessToken"], parsed[1], pillar)
+    return Registered(index, token, user_id, pillar)
 
 
 async def register_all(registrar: ApiProcess, count: int) -> list[Registered]:
