@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ from aurum.models import IDS, USER, among, the_ids, the_user
 from aurum.pagination import Ordering, Page, PageArgs, page_statement, paged, row_cursor
 from aurum.task import rules
 from aurum.task.graphql import names_its_level, recurrence_of
-from aurum.task.loaders import dependencies_statement
+from aurum.task.loaders import dependencies_statement, dependency_statuses_statement
 from aurum.task.model import CLOSED_STATUSES
 from aurum.task.progress import progress_statement
 
@@ -46,6 +47,19 @@ Layout = dict[str, int]
 TIMEZONE = "SELECT timezone FROM users WHERE id = $1"
 PROGRESS_LEVELS = {"Pillar": "pillar", "Area": "area", "Project": "project"}
 ID_ONLY: Layout = {"id": 0}
+
+
+# Fields that write the tasks waited for; canStart alone needs only their status.
+WRITES_WAITED_FOR = ("blockedBy", "dependencies")
+
+
+@dataclass
+class Waits:
+    """What the tasks of one list wait for, read once for all the fields that ask (canStart, blockedBy,
+    dependencies): whole rows when some field writes them, else only their status."""
+
+    whole: bool
+    read: tuple[dict[Any, list[Any]], Layout] | None = None
 
 
 class TooManyRows(Exception):
@@ -184,9 +198,9 @@ class Reading:
                     answer[key] = None  # its place in the answer; filled below
                 later.append(field)
         if rows:
-            dependencies: list[Any] = []
+            waits = Waits(any(isinstance(f, Computed) and f.kind in WRITES_WAITED_FOR for f in later))
             for field in later:
-                await self._fill(plan.entity, field, rows, layout, answers, dependencies)
+                await self._fill(plan.entity, field, rows, layout, answers, waits)
         return answers
 
     async def _fill(
@@ -196,7 +210,7 @@ class Reading:
         rows: Sequence[Any],
         layout: Layout,
         answers: list[Answer],
-        dependencies: list[Any],
+        waits: Waits,
     ) -> None:
         key = field.key
         if isinstance(field, Related):
@@ -204,7 +218,7 @@ class Reading:
             found = await self._by_ids(field.plan, {row[at] for row in rows} - {None}, referenced=True)
             values: list[Any] = [found.get(row[at]) for row in rows]
         elif isinstance(field, Computed):
-            values = await self._computed(entity, field, rows, layout, dependencies)
+            values = await self._computed(entity, field, rows, layout, waits)
         else:
             at = layout["id"]
             ordering, pages, below = await self._pages(field.plan, [row[at] for row in rows])
@@ -234,7 +248,7 @@ class Reading:
         return dict(zip((r[at] for r in rows), await self._objects(plan, rows, layout), strict=True))
 
     async def _computed(
-        self, entity: Entity, field: Computed, rows: Sequence[Any], layout: Layout, dependencies: list[Any]
+        self, entity: Entity, field: Computed, rows: Sequence[Any], layout: Layout, waits: Waits
     ) -> list[Any]:
         kind, ids = field.kind, [row[layout["id"]] for row in rows]
         if kind == "isOverdue":
@@ -249,22 +263,25 @@ class Reading:
             if kind == "completionPercent":
                 return [p.percent for p in progress]
             return [_progress(p, field.parts) for p in progress]
-        if not dependencies:
-            dependencies.append(await self._dependencies(ids))
-        waits, below = dependencies[0]
+        if waits.read is None:
+            waits.read = await self._dependencies(ids, waits.whole)
+        waiting, below = waits.read
         status = below.get("status", 0)
         if kind == "canStart":
-            return [all(d[status] in CLOSED_STATUSES for d in waits[i]) for i in ids]
+            return [all(d[status] in CLOSED_STATUSES for d in waiting[i]) for i in ids]
         assert field.plan is not None
         listed = [
-            [d for d in waits[i] if kind == "dependencies" or d[status] not in CLOSED_STATUSES] for i in ids
+            [d for d in waiting[i] if kind == "dependencies" or d[status] not in CLOSED_STATUSES] for i in ids
         ]
         written = iter(await self._objects(field.plan, [d for ds in listed for d in ds], below))
         return [[next(written) for _ in ds] for ds in listed]
 
-    async def _dependencies(self, ids: list[Any]) -> tuple[dict[Any, list[Any]], Layout]:
+    async def _dependencies(self, ids: list[Any], whole: bool) -> tuple[dict[Any, list[Any]], Layout]:
         found: dict[Any, list[Any]] = {i: [] for i in ids}
-        rows = await self._read(("dependencies",), dependencies_statement, ids=ids)
+        if whole:
+            rows = await self._read(("dependencies",), dependencies_statement, ids=ids)
+        else:
+            rows = await self._read(("dependencies", "status"), dependency_statuses_statement, ids=ids)
         layout = layout_of(rows)
         for row in rows:
             found[row[layout["_waiting"]]].append(row)

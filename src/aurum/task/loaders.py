@@ -73,6 +73,15 @@ def dependencies_statement() -> Select[Any]:
     )
 
 
+def dependency_statuses_statement() -> Select[Any]:
+    """Only the status of the tasks the tasks ``the_ids`` wait for (what ``canStart`` asks)."""
+    return (
+        select(TABLE.c.status, DEPENDENCIES.c.task_id.label("_waiting"))
+        .join(DEPENDENCIES, DEPENDENCIES.c.depends_on_id == TABLE.c.id)
+        .where(among(DEPENDENCIES.c.task_id, the_ids()), DEPENDENCIES.c.user_id == the_user())
+    )
+
+
 async def preload(info: Info[Context, None], rows: Sequence[Row[Any]]) -> None:
     """Load, for a page of tasks, what the fields selected below it will ask for: in the same batches as
     they would, so no statement is added, but before the fields run, so they need not wait."""
