@@ -37,7 +37,7 @@ from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.serving import server_config
 from aurum.settings import Settings
-from bench import analysis, hostile, realtime
+from bench import analysis, hostile, planning, realtime
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
 REPETITIONS = 30
@@ -336,5 +336,6 @@ if __name__ == "__main__":
         "analysis": analysis.main,
         "realtime": realtime.main,
         "hostile": hostile.main,
+        "planning": planning.main,
     }
     asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())
