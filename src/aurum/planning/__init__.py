@@ -57,7 +57,10 @@ def plan(request: PlanRequest) -> Plan:
     if request.force_greedy:
         return assemble(problem, greedy, _report(Solver.GREEDY, "the greedy planner was asked for", started))
     limit = request.time_limit.total_seconds()
-    found, status = solve_cpsat(problem, limit - (time.perf_counter() - started), request.workers, greedy)
+    left = limit - (time.perf_counter() - started)
+    found, status = (None, "no time left")
+    if left > 0:
+        found, status = solve_cpsat(problem, left, request.workers, greedy)
     if found is None:
         detail = f"CP-SAT gave no plan within {limit:.1f} s ({status}): the greedy plan stands in"
         return assemble(problem, greedy, _report(Solver.GREEDY, detail, started))
