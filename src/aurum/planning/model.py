@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -169,4 +169,3 @@ class Plan:
     days: tuple[PlanDay, ...]
     solver: SolverReport
     kept_moved: int = 0  # kept blocks not at their committed place any more (stability, for replanning)
-    notes: tuple[str, ...] = field(default=())

@@ -117,7 +117,7 @@ class Timeline:
     def _peak_ranges(self, energy: EnergyPattern) -> list[tuple[int, int]]:
         hours = energy.peak_hours()
         if hours is None:
-            return [(w_start.start, w_start.end) for w_start in self.free]  # steady: all work time is peak
+            return [(segment.start, segment.end) for segment in self.free]  # steady: all work time is peak
         ranges = []
         for index in range(-1, self.days + 1):
             day = self.first + timedelta(days=index)
@@ -157,10 +157,10 @@ def starts_that_fit(segments: list[Segment], size: int, low: int, high: int | No
     ranges: list[Segment] = []
     begin = bisect.bisect_right([s.end for s in segments], low)
     for segment in segments[begin:]:
-        first = max(segment.start, low)
-        last = segment.end - size if high is None else min(segment.end, high) - size
         if high is not None and segment.start >= high:
             break
+        first = max(segment.start, low)
+        last = segment.end - size if high is None else min(segment.end, high) - size
         if first <= last:
             ranges.append(Segment(first, last + 1, segment.day))
     return ranges
