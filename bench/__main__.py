@@ -38,7 +38,7 @@ from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.serving import server_config
 from aurum.settings import Settings
-from bench import accounts, analysis, hostile, realtime, versus
+from bench import accounts, analysis, hostile, planning, realtime, versus
 from bench.accounts import Shape
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
@@ -268,6 +268,7 @@ async def main() -> None:
     realtime.report(await realtime.measure())
     analysis.report(await analysis.measure())
     hostile.report(await hostile.measure())
+    planning.report(await asyncio.to_thread(planning.measure))
     print(f"\ntotal bench time {time.perf_counter() - started:.1f} s")
 
 
@@ -278,5 +279,6 @@ if __name__ == "__main__":
         "realtime": realtime.main,
         "hostile": hostile.main,
         "versus": versus.main,
+        "planning": planning.main,
     }
     asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())
