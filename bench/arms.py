@@ -3,7 +3,8 @@ same selection (its own names: ``allPillars``, ``areasByPillarIdAndUserId`` …,
 ``condition`` saying what Aurum's defaults say), and the raw floor's routes.
 
 ``tree_rows`` and ``task_row`` bring any arm's answer to one form, ids as UUIDs, so that the bench can require
-the same answer from all three before it times any of them.
+the same answer from all three before it times any of them (``checked_tree``). The plain tree asks the tasks
+for no computed fields; its rows must be the full tree's without them (``plain_rows``).
 """
 
 from __future__ import annotations
@@ -25,28 +26,31 @@ AURUM, POSTGRAPHILE, FLOOR = "Aurum", "PostGraphile 4", "raw"
 ARMS = (AURUM, POSTGRAPHILE, FLOOR)
 
 TASK_FIELDS = "name status dueDate isOverdue canStart"
+# The plain tree: the same tasks without the computed fields, which PostGraphile answers by calling SQL
+# functions PostgreSQL cannot inline (bench/postgraphile/computed.sql).
+PLAIN_FIELDS = "name status dueDate"
 ORDER = "orderBy: [SORT_ORDER_ASC, CREATED_AT_ASC, ID_ASC]"  # Aurum's SORT_ORDER: sort order, creation, id
 # Every level asks for a page of 100, as a client would, whatever the account holds: one document for both
 # sizes (each level of the bench's accounts has at most 100 under a parent, so the page holds them all).
 PAGE = 100
 
 
-def aurum_tree(page: int = PAGE) -> str:
+def aurum_tree(page: int = PAGE, fields: str = TASK_FIELDS) -> str:
     return f"""{{ pillars(first: {page}) {{ nodes {{ id name
   areas(first: {page}) {{ nodes {{ id name
     projects(first: {page}) {{ nodes {{ id name
-      tasks(first: {page}) {{ nodes {{ id {TASK_FIELDS} }} }}
+      tasks(first: {page}) {{ nodes {{ id {fields} }} }}
     }} }} }} }} }} }} }}"""
 
 
-def postgraphile_tree(page: int = PAGE) -> str:
+def postgraphile_tree(page: int = PAGE, fields: str = TASK_FIELDS) -> str:
     """Aurum's defaults said out loud: active pillars, areas and projects, top-level tasks, by sort order."""
     active = "condition: { archived: false }"
     return f"""{{ allPillars(first: {page}, {ORDER}, {active}) {{ nodes {{ nodeId name
   areasByPillarIdAndUserId(first: {page}, {ORDER}, {active}) {{ nodes {{ nodeId name
     projectsByAreaIdAndUserId(first: {page}, {ORDER}, {active}) {{ nodes {{ nodeId name
       tasksByProjectIdAndUserId(first: {page}, {ORDER}, condition: {{ parentId: null }}) {{
-        nodes {{ nodeId {TASK_FIELDS} }} }}
+        nodes {{ nodeId {fields} }} }}
     }} }} }} }} }} }} }}"""
 
 
@@ -106,13 +110,16 @@ def _graphql(port: int, account: Account, query: str, variables: dict[str, Any] 
     return request_bytes(port, "/graphql", body, account.bearer)
 
 
-def tree(arm: str, port: int, account: Account) -> Ask:
+def tree(arm: str, port: int, account: Account, plain: bool = False) -> Ask:
+    """The tree, or with ``plain`` the plain tree (no computed fields): the floor's ``/plain-tree``."""
     assert max(account.shape.counts) <= PAGE, "a page would not hold every row"
+    fields = PLAIN_FIELDS if plain else TASK_FIELDS
     if arm == AURUM:
-        return Ask(_graphql(port, account, aurum_tree()), graphql_ok)
+        return Ask(_graphql(port, account, aurum_tree(fields=fields)), graphql_ok)
     if arm == POSTGRAPHILE:
-        return Ask(_graphql(port, account, postgraphile_tree()), graphql_ok)
-    return Ask(request_bytes(port, "/tree", {"first": PAGE}, account.bearer), _ok)
+        return Ask(_graphql(port, account, postgraphile_tree(fields=fields)), graphql_ok)
+    route = "/plain-tree" if plain else "/tree"
+    return Ask(request_bytes(port, route, {"first": PAGE}, account.bearer), _ok)
 
 
 def node(arm: str, port: int, account: Account, task: uuid.UUID) -> Ask:
@@ -147,18 +154,16 @@ def _ok(status: int, body: bytes) -> bool:
 # --- answers in one form ---
 
 Row = tuple[Any, ...]
+COMPUTED = ("isOverdue", "canStart")
+PLAIN_WIDTH = 7  # a tree row's pillar, area and project, then the task's id, name, status and due date
 
 
 def task_row(task: dict[str, Any]) -> Row:
+    """The task's id, name, status and due date, then the computed fields the answer holds (none in a plain
+    tree's: a plain answer carrying them differs from one without, so no arm can answer more or less)."""
     node_id = task.get("id") or task["nodeId"]
-    return (
-        uuid_of(node_id),
-        task["name"],
-        task["status"].lower(),
-        task["dueDate"],
-        task["isOverdue"],
-        task["canStart"],
-    )
+    plain = (uuid_of(node_id), task["name"], task["status"].lower(), task["dueDate"])
+    return plain + tuple(task[name] for name in COMPUTED if name in task)
 
 
 def _nodes(parent: dict[str, Any], *names: str) -> list[dict[str, Any]]:
@@ -182,6 +187,11 @@ def tree_rows(body: bytes) -> list[Row]:
     return rows
 
 
+def plain_rows(rows: list[Row]) -> list[Row]:
+    """Tree rows without their computed fields: what the plain tree's answer must be."""
+    return [row[:PLAIN_WIDTH] for row in rows]
+
+
 def node_row(body: bytes) -> Row:
     return task_row(orjson.loads(body)["data"]["node"])
 
@@ -191,3 +201,24 @@ def created_id(body: bytes) -> uuid.UUID:
     payload = data.get("taskCreate") or data["createTask"]
     task = payload["task"]
     return uuid_of(task.get("id") or task["nodeId"])
+
+
+def checked_tree(
+    workload: str, trees: dict[str, list[Row]], total: int, full: list[Row] | None = None
+) -> list[Row]:
+    """Aurum's rows hold ``total`` tasks, with the computed fields, or for a plain tree the ``full`` tree's
+    rows without them, and every arm's are the same; returns Aurum's."""
+    reference = trees[AURUM]
+    if len(reference) != total:
+        raise RuntimeError(f"Aurum's {workload} has {len(reference)} tasks, not {total}")
+    if full is None:
+        expected = all(len(r) == PLAIN_WIDTH + len(COMPUTED) for r in reference)
+    else:
+        expected = reference == plain_rows(full)
+    if not expected:
+        raise RuntimeError(f"Aurum's {workload} is not the tree it should be: {reference[0]}")
+    for arm, rows in trees.items():
+        if rows != reference:
+            wrong = next((a, b) for a, b in zip(rows, reference, strict=False) if a != b) if rows else ()
+            raise RuntimeError(f"{arm}'s {workload} differs from Aurum's ({len(rows)} tasks); first: {wrong}")
+    return reference

@@ -55,12 +55,19 @@ PROJECTS = """SELECT c.id, c.area_id AS parent, c.name
     SELECT id, area_id, name, sort_order, created_at FROM projects
     WHERE area_id = p.id AND user_id = $1 AND NOT archived ORDER BY sort_order, created_at, id LIMIT $3) c
   ORDER BY p.n, c.sort_order, c.created_at, c.id"""
-TASKS = f"""SELECT c.* FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n) CROSS JOIN LATERAL (
-    SELECT t.id, t.project_id AS parent, t.name, t.status, t.due_date, t.sort_order, t.created_at,
-      {OVERDUE} AS overdue, {CAN_START} AS can_start
+
+
+def tasks_sql(computed: str) -> str:
+    """The tasks level, with ``computed`` columns after the plain ones (or none: the plain tree)."""
+    return f"""SELECT c.* FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, n) CROSS JOIN LATERAL (
+    SELECT t.id, t.project_id AS parent, t.name, t.status, t.due_date, t.sort_order, t.created_at{computed}
     FROM tasks t WHERE t.project_id = p.id AND t.user_id = $1 AND t.parent_id IS NULL
     ORDER BY t.sort_order, t.created_at, t.id LIMIT $3) c
   ORDER BY p.n, c.sort_order, c.created_at, c.id"""
+
+
+TASKS = tasks_sql(f",\n      {OVERDUE} AS overdue, {CAN_START} AS can_start")
+PLAIN_TASKS = tasks_sql("")
 NODE = f"""SELECT t.id, t.name, t.status, t.due_date, {OVERDUE} AS overdue, {CAN_START} AS can_start
   FROM tasks t WHERE t.id = $2"""
 CREATE = "INSERT INTO tasks (project_id, user_id, name) VALUES ($2, $1, $3) RETURNING id, name"
@@ -112,14 +119,23 @@ class Floor:
         return uuid.UUID(claims["sub"])
 
     async def tree(self, user: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
-        page = body["first"]  # at each level
+        return await self.hierarchy(user, body["first"], TASKS, task_json)
+
+    async def plain_tree(self, user: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.hierarchy(user, body["first"], PLAIN_TASKS, plain_task_json)
+
+    async def hierarchy(
+        self, user: uuid.UUID, page: int, tasks_query: str, make: Callable[[asyncpg.Record], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Pillars, areas, projects and tasks (read by ``tasks_query``, each made by ``make``), ``page`` at
+        each level."""
         async with self.connections.acquire() as db, db.transaction(readonly=True):
             await db.fetchval(ACT_AS, str(user))
             pillars = await db.fetch(PILLARS, user, page)
             areas = await db.fetch(AREAS, user, [r["id"] for r in pillars], page)
             projects = await db.fetch(PROJECTS, user, [r["id"] for r in areas], page)
-            tasks = await db.fetch(TASKS, user, [r["id"] for r in projects], page)
-        by_project = grouped(tasks, task_json)
+            tasks = await db.fetch(tasks_query, user, [r["id"] for r in projects], page)
+        by_project = grouped(tasks, make)
         by_area = grouped(projects, lambda r: node("Project", r, tasks=by_project.get(r["id"], [])))
         by_pillar = grouped(areas, lambda r: node("Area", r, projects=by_area.get(r["id"], [])))
         nodes = [node("Pillar", r, areas=by_pillar.get(r["id"], [])) for r in pillars]
@@ -145,7 +161,12 @@ class Floor:
         if scope["type"] == "lifespan":
             await lifespan(self, receive, send)
             return
-        routes = {"/tree": self.tree, "/node": self.node, "/create": self.create}
+        routes = {
+            "/tree": self.tree,
+            "/plain-tree": self.plain_tree,
+            "/node": self.node,
+            "/create": self.create,
+        }
         route = routes.get(scope["path"])
         if route is None:
             await respond(send, 404, {"error": "not found"})
@@ -166,15 +187,17 @@ def node(type_name: str, row: asyncpg.Record, **below: list[dict[str, Any]]) -> 
     }
 
 
-def task_json(row: asyncpg.Record) -> dict[str, Any]:
+def plain_task_json(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": to_global_id("Task", row["id"]),
         "name": row["name"],
         "status": row["status"].upper(),
         "dueDate": row["due_date"],
-        "isOverdue": row["overdue"],
-        "canStart": row["can_start"],
     }
+
+
+def task_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {**plain_task_json(row), "isOverdue": row["overdue"], "canStart": row["can_start"]}
 
 
 def grouped(

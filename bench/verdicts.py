@@ -22,6 +22,7 @@ NODE_RPS = 0.5  # Aurum's node(id) rps ÷ PostGraphile's, at least
 CREATE_RPS = 0.8  # Aurum's taskCreate rps ÷ PostGraphile's, at least
 SIZES = ("2,000", "20,000")
 WORKLOADS = ("tree 2,000", "tree 20,000", "node", "create")
+PLAIN = ("plain tree 2,000", "plain tree 20,000")  # the tasks without isOverdue and canStart
 
 
 def percentile(samples: Sequence[float], share: float) -> float:
@@ -106,15 +107,16 @@ class Table:
             print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(cells)).rstrip())
 
 
-def latency_rows(table: Table, results: Results) -> None:
+def latency_rows(table: Table, results: Results, kind: str = "tree", label: str = "nested tree") -> None:
+    """The p50 / p95 and the verdict of the ``kind`` of tree (``tree``, ``plain tree``) at each size."""
     for size in SIZES:
-        samples = results.latency[f"tree {size}"]
+        samples = results.latency[f"{kind} {size}"]
         p50 = {arm: statistics.median(samples[arm]) for arm in ARMS}
         p95 = {arm: percentile(samples[arm], 0.95) for arm in ARMS}
         found = tree_verdict(p50, p95)
         (pg50, pg95), (raw50, raw95) = found.to_postgraphile, found.to_raw
         table.add(
-            f"nested tree, {size} tasks: p50 / p95",
+            f"{label}, {size} tasks: p50 / p95",
             {arm: f"{ms(p50[arm])} / {ms(p95[arm])} ms" for arm in ARMS},
             f"{pg50:.2f}, {pg95:.2f} / {raw50:.1f}, {raw95:.1f}",
             f"<= {TREE_VS_POSTGRAPHILE:.1f} / <= {TREE_VS_RAW:.0f}",
@@ -144,13 +146,31 @@ def loaded_latency_row(table: Table, results: Results, workload: str, label: str
 
 def cpu_rows(table: Table, results: Results) -> None:
     for group, label in (("server", "server"), ("engines", "PostgreSQL + Redis")):
-        cells = {
-            arm: " / ".join(ms(cpu_ms(results.windows[w][arm], group)) for w in WORKLOADS) + " ms"
-            for arm in ARMS
-        }
-        table.add(f"{label} CPU per request: tree 2k / 20k / node / create", cells)
+        table.add(
+            f"{label} CPU per request: tree 2k / 20k / node / create", cpu_cells(results, group, WORKLOADS)
+        )
     worker = " / ".join(ms(cpu_ms(results.windows[w][AURUM], "worker")) for w in WORKLOADS)
     table.add("  Aurum's worker process, the same", {AURUM: worker + " ms"})
+    if PLAIN[0] in results.windows:
+        for group, label in (("server", "server"), ("engines", "PostgreSQL + Redis")):
+            table.add(f"{label} CPU per request: plain tree 2k / 20k", cpu_cells(results, group, PLAIN))
+
+
+def cpu_cells(results: Results, group: str, workloads: Sequence[str]) -> dict[str, str]:
+    return {
+        arm: " / ".join(ms(cpu_ms(results.windows[w][arm], group)) for w in workloads) + " ms" for arm in ARMS
+    }
+
+
+def plain_rows(table: Table, results: Results) -> None:
+    """The plain tree's rows, their verdicts apart from the tree's."""
+    if PLAIN[0] not in results.latency:
+        return
+    latency_rows(table, results, "plain tree", "plain tree")
+    for size, workload in zip(SIZES, PLAIN, strict=True):
+        rps_row(table, results, workload, f"plain tree, {size} tasks, rps at c = 8")
+    for size, workload in zip(SIZES, PLAIN, strict=True):
+        loaded_latency_row(table, results, workload, f"  p50 / p95 at c = 8, {size} tasks")
 
 
 def statement_rows(table: Table, results: Results) -> None:
@@ -165,6 +185,9 @@ def statement_rows(table: Table, results: Results) -> None:
     )
     control = {arm: str(counted["tree 2,000"][arm][0].control) for arm in ARMS}
     table.add("  of which BEGIN / COMMIT (tree 2k)", control)
+    if PLAIN[0] in counted:
+        plain = {arm: " / ".join(str(usual(counted[w][arm])) for w in PLAIN) for arm in ARMS}
+        table.add("SQL statements per request: plain tree 2k / 20k", plain)
 
 
 def shapes(texts: Sequence[str]) -> list[str]:
@@ -173,8 +196,8 @@ def shapes(texts: Sequence[str]) -> list[str]:
 
 
 def checks(results: Results) -> None:
-    trees = " and ".join(f"{n:,}" for n in results.tasks.values())
-    print(f"\nevery arm answered the same rows in the same order (trees of {trees} tasks), the same node(id)")
+    trees = ", ".join(f"{workload} {n:,}" for workload, n in results.tasks.items())
+    print(f"\nevery arm answered the same rows in the same order (tasks: {trees}), the same node(id)")
     paths = "; ".join(
         f"{workload} {by.get('compiled', 0):,} of {sum(by.values()):,}"
         for workload, by in results.answered.items()
@@ -219,7 +242,8 @@ def report(results: Results) -> None:
     print(
         "\nAurum next to PostGraphile 4 and raw asyncpg + orjson over HTTP: one PostgreSQL, the same rows, "
         "row-level security as aurum_app with app.user_id, one server process each (Aurum's worker in a "
-        "second), arms interleaved, the others paused while one is measured\n"
+        "second), arms interleaved, the others paused while one is measured; the plain tree is the tree with "
+        "tasks asking only id name status dueDate (no computed fields)\n"
     )
     repetitions = ", ".join(f"{w} x{n}" for w, n in LATENCY.items())
     windows = ", ".join(f"{w} {s:.0f} s" for w, s in WINDOW_SECONDS.items())
@@ -234,6 +258,7 @@ def report(results: Results) -> None:
     rps_row(table, results, "tree 20,000", "nested tree, 20,000 tasks, rps at c = 8")
     loaded_latency_row(table, results, "tree 2,000", "  p50 / p95 at c = 8, 2,000 tasks")
     loaded_latency_row(table, results, "tree 20,000", "  p50 / p95 at c = 8, 20,000 tasks")
+    plain_rows(table, results)
     node = results.latency["node"]
     table.add(
         "node(id) of one task: p50 / p95",

@@ -9,9 +9,10 @@ and the raw floor (bench/floor.py). The client is this process (bench/loadgen.py
 Accounts, registered through Aurum: 2,000 tasks (5 pillars x 4 areas x 5 projects x 20), 20,000 tasks
 (5 x 4 x 10 x 100), and 200-task accounts (2 x 2 x 5 x 10) for the writes, one per arm and round, so that
 each arm's creates land in an account of the same size. Every tree asks for pages of 100 at each level: one
-document for both sizes. Every arm must give the same answers before any is
-timed: the same tasks in the same order with the same computed fields, the same task for ``node(id)``, and a
-created task that Aurum then reads back.
+document for both sizes; the plain tree is the same document without the computed fields (``isOverdue``,
+``canStart``: SQL functions for PostGraphile that PostgreSQL cannot inline), to show what they cost. Every arm
+must give the same answers before any is timed: the same tasks in the same order with the same computed fields
+(none in the plain tree), the same task for ``node(id)``, and a created task that Aurum then reads back.
 
 Arms are interleaved: round-robin per repetition (the order rotating), and while one arm is measured the
 others' servers are paused (SIGSTOP), Aurum's only once its background work is done, so that no arm's
@@ -55,8 +56,21 @@ CONCURRENCY = 8
 WARMUP = 3
 # Repetitions one at a time (p95 is then the 39th of 40 samples, the 19th of 20, the 190th of 200), and
 # seconds per throughput window, in ROUNDS windows per arm.
-LATENCY = {"tree 2,000": 40, "tree 20,000": 20, "node": 200}
-WINDOW_SECONDS = {"tree 2,000": 4.0, "tree 20,000": 5.0, "node": 3.0}
+LATENCY = {"tree 2,000": 40, "tree 20,000": 20, "plain tree 2,000": 40, "plain tree 20,000": 20, "node": 200}
+WINDOW_SECONDS = {
+    "tree 2,000": 4.0,
+    "tree 20,000": 5.0,
+    "plain tree 2,000": 3.0,
+    "plain tree 20,000": 4.0,
+    "node": 3.0,
+}
+# The tree workloads: the account's size, and whether the tasks ask for no computed fields.
+TREES = {
+    "tree 2,000": ("small", False),
+    "tree 20,000": ("large", False),
+    "plain tree 2,000": ("small", True),
+    "plain tree 20,000": ("large", True),
+}
 ROUNDS = 3
 CREATE_SECONDS = 3.0  # per window of creates
 PAUSED = "create, no worker"  # Aurum's creates with its worker paused
@@ -127,21 +141,19 @@ async def check_answers(bench: Bench, made: Accounts, tasks: dict[str, int]) -> 
     """Every arm's tree, node and create answer the same (the trees' tasks counted into ``tasks``); returns
     the task ``node(id)`` reads."""
     small, scratch = made.small, made.scratch
-    for size, account in (("2,000", small), ("20,000", made.large)):
+    references: dict[str, list[arms.Row]] = {}
+    for workload, (size, plain) in TREES.items():  # each full tree before its plain one
+        account = made.of(size)
         trees = {
-            arm: arms.tree_rows(await answer(bench.ports[arm], arms.tree(arm, bench.ports[arm], account)))
+            arm: arms.tree_rows(
+                await answer(bench.ports[arm], arms.tree(arm, bench.ports[arm], account, plain))
+            )
             for arm in ARMS
         }
-        reference = trees[AURUM]
-        if len(reference) != account.shape.total:
-            raise RuntimeError(f"Aurum's tree has {len(reference)} tasks, not {account.shape.total}")
-        for arm, rows in trees.items():
-            if rows != reference:
-                wrong = next((a, b) for a, b in zip(rows, reference, strict=False) if a != b) if rows else ()
-                raise RuntimeError(f"{arm}'s tree differs from Aurum's ({len(rows)} tasks); first: {wrong}")
-        tasks[f"tree {size}"] = len(reference)
-        if account is small:
-            task_row = next(r for r in reference if r[-1] is False)[3:]  # a task that cannot start yet
+        full = references[workload.removeprefix("plain ")] if plain else None
+        references[workload] = arms.checked_tree(workload, trees, account.shape.total, full)
+        tasks[workload] = len(references[workload])
+    task_row = next(r for r in references["tree 2,000"] if r[-1] is False)[3:]  # a task that cannot start yet
     task: uuid.UUID = task_row[0]
     for arm in ARMS:
         row = arms.node_row(await answer(bench.ports[arm], arms.node(arm, bench.ports[arm], small, task)))
@@ -293,6 +305,9 @@ class Accounts:
     counted: Account  # the creates whose statements are counted
     fresh: dict[str, list[Account]]  # per arm, one 200-task account per round of creates
 
+    def of(self, size: str) -> Account:
+        return self.small if size == "small" else self.large
+
 
 async def make_accounts(http: httpx.AsyncClient, database: asyncpg.Connection) -> Accounts:
     made = Accounts(
@@ -344,11 +359,11 @@ async def run(directory: Path, results: Results) -> None:
             task = await check_answers(bench, made, results.tasks)
 
         def reads(arm: str, port: int) -> dict[str, Ask]:
-            return {
-                "tree 2,000": arms.tree(arm, port, made.small),
-                "tree 20,000": arms.tree(arm, port, made.large),
-                "node": arms.node(arm, port, made.small, task),
+            trees = {
+                workload: arms.tree(arm, port, made.of(size), plain)
+                for workload, (size, plain) in TREES.items()
             }
+            return {**trees, "node": arms.node(arm, port, made.small, task)}
 
         def counted_asks(arm: str, port: int) -> dict[str, Ask]:
             return {**reads(arm, port), "create": arms.create(arm, port, made.counted)}

@@ -10,6 +10,7 @@ Then the arithmetic of the verdicts against issue 14's targets, and statements c
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,12 @@ async def small_account(client: GraphQLClient) -> str:
     return project
 
 
+async def plain_tree(client: GraphQLClient) -> list[arms.Row]:
+    """Aurum's answer to the plain tree, in rows."""
+    document = arms.aurum_tree(fields=arms.PLAIN_FIELDS)
+    return arms.tree_rows(orjson.dumps({"data": await client.ok(document)}))
+
+
 def asyncpg_url(resources: Resources) -> str:
     assert resources.database_url is not None
     return "postgresql://" + resources.database_url.split("://", 1)[1]
@@ -80,11 +87,13 @@ async def test_the_raw_floor_answers_as_aurum_does(
         ) as raw:
             headers = {"authorization": f"Bearer {alice.token}"}
             tree = await raw.post("/tree", json={"first": arms.PAGE}, headers=headers)
+            plain = await raw.post("/plain-tree", json={"first": arms.PAGE}, headers=headers)
             node = await raw.post("/node", json={"id": to_global_id("Task", task)}, headers=headers)
             stranger = await raw.post("/tree", json={"first": arms.PAGE})
     finally:
         await floor.stop()
     assert arms.tree_rows(tree.content) == expected
+    assert arms.tree_rows(plain.content) == await plain_tree(alice) == arms.plain_rows(expected)
     assert arms.node_row(node.content) == next(r[3:] for r in expected if r[3] == task)
     assert stranger.status_code == 401
 
@@ -135,6 +144,8 @@ async def test_postgraphile_answers_the_benchs_documents_as_aurum_does(
         async with graphile as server, httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as pg:
             headers = {"authorization": f"Bearer {alice.token}"}
             tree = await pg.post("/graphql", json={"query": arms.postgraphile_tree()}, headers=headers)
+            document = {"query": arms.postgraphile_tree(fields=arms.PLAIN_FIELDS)}
+            plain = await pg.post("/graphql", json=document, headers=headers)
             variables = {"id": arms.postgraphile_id("tasks", task)}
             query = {"query": arms.POSTGRAPHILE_NODE, "variables": variables}
             node = await pg.post("/graphql", json=query, headers=headers)
@@ -143,6 +154,7 @@ async def test_postgraphile_answers_the_benchs_documents_as_aurum_does(
         await owner.close()
     assert arms.graphql_ok(tree.status_code, tree.content), tree.text
     assert arms.tree_rows(tree.content) == expected
+    assert arms.tree_rows(plain.content) == await plain_tree(alice) == arms.plain_rows(expected)
     assert arms.node_row(node.content) == next(r[3:] for r in expected if r[3] == task)
 
 
@@ -172,6 +184,60 @@ def test_statements_are_equal_when_most_requests_of_both_sizes_take_as_many() ->
 
     assert statements_verdict(counted(6, 5, 5), counted(5, 5, 5))  # one statement prepared afresh
     assert not statements_verdict(counted(5, 5, 5), counted(7, 7, 7))
+
+
+IDS = [uuid.UUID(int=n) for n in range(1, 5)]  # a pillar, an area, a project, a task
+LEVELS = {
+    AURUM: ("pillars", "areas", "projects", "tasks"),
+    POSTGRAPHILE: (
+        "allPillars",
+        "areasByPillarIdAndUserId",
+        "projectsByAreaIdAndUserId",
+        "tasksByProjectIdAndUserId",
+    ),
+}
+
+
+def one_task_tree(arm: str, **computed: bool) -> bytes:
+    """A tree answer of one pillar, area, project and task, with its ids and names as ``arm`` gives them."""
+    types = ("Pillar", "Area", "Project", "Task")
+    below: dict[str, Any] = {"name": "Write", "status": "TODO", "dueDate": "2026-12-07", **computed}
+    for level in reversed(range(4)):
+        if arm == AURUM:
+            node = {"id": to_global_id(types[level], IDS[level]), **below}
+        else:
+            node = {"nodeId": arms.postgraphile_id(types[level].lower() + "s", IDS[level]), **below}
+        below = {"name": types[level], LEVELS[arm][level]: {"nodes": [node]}}
+    return orjson.dumps({"data": {LEVELS[arm][0]: below[LEVELS[arm][0]]}})
+
+
+def test_the_plain_tree_asks_the_same_tree_without_the_computed_fields() -> None:
+    for full, plain in (
+        (arms.aurum_tree(), arms.aurum_tree(fields=arms.PLAIN_FIELDS)),
+        (arms.postgraphile_tree(), arms.postgraphile_tree(fields=arms.PLAIN_FIELDS)),
+    ):
+        assert [name in full for name in arms.COMPUTED] == [True, True]
+        assert [name in plain for name in arms.COMPUTED] == [False, False]
+        assert plain == full.replace(" isOverdue canStart", "")
+
+
+def test_a_plain_answer_reads_as_the_full_rows_without_their_computed_fields() -> None:
+    computed = {"isOverdue": True, "canStart": False}
+    full = {arm: arms.tree_rows(one_task_tree(arm, **computed)) for arm in LEVELS}
+    plain = {arm: arms.tree_rows(one_task_tree(arm)) for arm in LEVELS}
+    assert full[AURUM] == full[POSTGRAPHILE] == [(*IDS, "Write", "todo", "2026-12-07", True, False)]
+    assert plain[AURUM] == plain[POSTGRAPHILE] == arms.plain_rows(full[AURUM]) == [full[AURUM][0][:7]]
+
+    reference = arms.checked_tree("tree", full, 1)
+    assert arms.checked_tree("plain tree", plain, 1, reference) == plain[AURUM]
+    with pytest.raises(RuntimeError, match="raw's plain tree differs"):  # answered more than asked
+        arms.checked_tree("plain tree", {**plain, FLOOR: full[AURUM]}, 1, reference)
+    with pytest.raises(RuntimeError, match="Aurum's plain tree is not"):  # the computed fields again
+        arms.checked_tree("plain tree", full, 1, reference)
+    with pytest.raises(RuntimeError, match="Aurum's tree is not"):  # the full tree without them
+        arms.checked_tree("tree", plain, 1)
+    with pytest.raises(RuntimeError, match="has 1 tasks, not 2"):
+        arms.checked_tree("plain tree", plain, 2, reference)
 
 
 LOG = """2026-12-07 16:00:00.001 UTC [101] LOG:  statement: SELECT 'aurum-bench-mark 1'
@@ -207,6 +273,8 @@ def synthetic_results() -> Results:
         "tree 20,000": per_arm,
         "node": {AURUM: 0.4, POSTGRAPHILE: 1.0, FLOOR: 2.0},
     }
+    rates["plain tree 2,000"] = {AURUM: 1.0, POSTGRAPHILE: 2.0, FLOOR: 0.5}  # PostGraphile twice as fast
+    rates["plain tree 20,000"] = per_arm
     rates["create"] = {AURUM: 0.9, POSTGRAPHILE: 1.0, FLOOR: 2.0}
     for workload, share in rates.items():
         if workload != "create":
@@ -217,7 +285,7 @@ def synthetic_results() -> Results:
         results.windows[workload] = {arm: [Window(sample[arm], cpu)] for arm in ARMS}
         texts = ("BEGIN", "SELECT 1", "COMMIT")
         results.statements[workload] = {arm: [Count(3, 2, texts)] * 3 for arm in ARMS}
-    results.tasks = {"tree 2,000": 2000, "tree 20,000": 20000}
+    results.tasks = {"tree 2,000": 2000, "tree 20,000": 20000, "plain tree 2,000": 2000}
     return results
 
 
@@ -230,6 +298,24 @@ def test_the_report_marks_each_target(capsys: pytest.CaptureFixture[str]) -> Non
 
     assert row("nested tree, 2,000 tasks: p50 / p95").endswith("met")
     assert row("nested tree, 20,000 tasks: p50 / p95").endswith("met")
+    assert row("plain tree, 2,000 tasks: p50 / p95").split("ms")[-1].split() == [
+        *("2.00,", "2.00", "/", "0.5,", "0.5"),  # Aurum ÷ PostGraphile, ÷ raw: p50, p95
+        *("<=", "1.0", "/", "<=", "3", "MISSED"),
+    ]
+    assert row("plain tree, 20,000 tasks: p50 / p95").endswith("met")
+    assert row("plain tree, 2,000 tasks, rps at c = 8").split()[-6:] == [
+        "100",
+        "200",
+        "50.0",
+        "0.50",
+        "/",
+        "2.00",
+    ]
+    assert row("server CPU per request: plain tree 2k / 20k").split("k  ")[-1].split() == [
+        *("5.00", "/", "5.00", "ms"),
+        *("2.50", "/", "5.00", "ms"),  # PostGraphile's half the CPU at twice the rate
+        *("10.0", "/", "10.0", "ms"),
+    ]
     assert row("node(id) of one task, rps").endswith("MISSED")
     assert row("taskCreate, rps").endswith("met")
     assert row("SQL statements per request").endswith("met")
