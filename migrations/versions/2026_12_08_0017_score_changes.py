@@ -7,6 +7,9 @@ pillars, dependencies and feedback is replaced by one per table and operation th
 ``hrm_score_changes`` what changed, at that generation. Preferences, weights and the time zone still raise
 the generation alone: they change every score (the job sees that they did from ``hrm_score_state.context``).
 
+Score changes reach the change log as before (PRIORITY_SCORE, field ``score``), by one insert per statement
+rather than a row trigger run once per row: a pass that moves a thousand scores writes them in one statement.
+
 Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-08 11:00:00.000000+00:00
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from aurum.events.triggers import record_changes, stop_recording
 from aurum.rls import disable_tenant_isolation, enable_tenant_isolation
 
 revision: str = "0017"
@@ -55,6 +59,27 @@ NOTE = """
   INSERT INTO hrm_score_changes (user_id, generation, kind, entity_id)
   SELECT t.user_id, r.generation, t.kind, t.entity_id FROM touched t JOIN raised r ON r.user_id = t.user_id;
 """
+
+
+# As aurum_record_event records a score's change (aurum.events.triggers), for a statement's rows at once.
+SCORE_EVENTS = """
+CREATE FUNCTION aurum_record_score_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(o.user_id::text, 4242))
+     FROM (SELECT DISTINCT user_id FROM new_rows ORDER BY user_id) o;
+  INSERT INTO events
+    (user_id, entity_type, entity_id, operation, changed_fields, actor_type, actor_id, request_id)
+  SELECT n.user_id, 'PRIORITY_SCORE', n.task_id, 'UPDATED', ARRAY['score'],
+         COALESCE(NULLIF(current_setting('app.actor', true), ''), 'system'),
+         NULLIF(current_setting('app.actor_id', true), '')::uuid,
+         NULLIF(current_setting('app.request_id', true), '')
+    FROM new_rows n JOIN users u ON u.id = n.user_id
+   ORDER BY n.task_id;
+  RETURN NULL;
+END
+$fn$
+"""
+SCORE_OPERATIONS = ("INSERT", "UPDATE")
 
 
 def _function(table: str) -> str:
@@ -129,9 +154,24 @@ def upgrade() -> None:
         op.execute(_function(table))
         for statement in _triggers(table):
             op.execute(statement)
+    for statement in stop_recording("task_scores"):
+        op.execute(statement)
+    op.execute(SCORE_EVENTS)
+    for operation in SCORE_OPERATIONS:
+        op.execute(
+            f"CREATE TRIGGER record_score_changes_{operation.lower()} AFTER {operation} ON task_scores "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aurum_record_score_events()"
+        )
 
 
 def downgrade() -> None:
+    for operation in SCORE_OPERATIONS:
+        op.execute(f"DROP TRIGGER record_score_changes_{operation.lower()} ON task_scores")
+    op.execute("DROP FUNCTION aurum_record_score_events()")
+    for statement in record_changes(
+        "task_scores", "PRIORITY_SCORE", entity_column="task_id", as_field="score", on="INSERT OR UPDATE"
+    ):
+        op.execute(statement)
     for table in NOTED:
         for operation in SOURCES:
             op.execute(f"DROP TRIGGER score_changes_{operation.lower()} ON {table}")

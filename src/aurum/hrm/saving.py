@@ -1,4 +1,4 @@
-"""Writing a pass's scores and the keys they were computed with (``aurum.hrm.ratings``), in batches."""
+"""Writing a pass's scores and the keys they were computed with (``aurum.hrm.ratings``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, not_, select
+import orjson
+from sqlalchemy import Table, delete, func, not_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +18,8 @@ from aurum.hrm.gather import among
 from aurum.hrm.model import TaskScore
 from aurum.hrm.plan import CHANGES, PILLAR_RATINGS, PROJECT_RATINGS, STATE
 from aurum.models import table_of
-from aurum.task.model import Task
 
 SCORES = table_of(TaskScore)
-TASKS = table_of(Task)
 BATCH = 1000  # rows per statement (PostgreSQL takes at most 32,767 parameters in one)
 T = TypeVar("T")
 
@@ -31,6 +30,25 @@ def batches(items: Sequence[T], size: int = BATCH) -> Iterator[list[T]]:
         yield chunk
 
 
+# One statement however many scores: the rows travel as arrays (no statement to compile per batch), and
+# only those of tasks that still exist are written (computed from an earlier read: a task deleted since has
+# none; this transaction holds the person's lock, so no delete comes in between). Unchanged scores are left.
+UPSERT = """
+INSERT INTO task_scores AS s (task_id, user_id, value, factors, computed_at)
+SELECT n.task_id, $1, n.value, n.factors::jsonb, n.computed_at
+  FROM unnest($2::uuid[], $3::float8[], $4::text[], $5::timestamptz[])
+       AS n(task_id, value, factors, computed_at)
+  JOIN tasks t ON t.id = n.task_id
+ON CONFLICT (task_id) DO UPDATE
+   SET value = excluded.value, factors = excluded.factors, computed_at = excluded.computed_at,
+       version = s.version + 1
+ WHERE s.value <> excluded.value OR s.factors <> excluded.factors
+RETURNING s.task_id
+"""
+DROP_OTHERS = "DELETE FROM task_scores WHERE user_id = $1 AND NOT (task_id = ANY($2::uuid[]))"
+DROP = "DELETE FROM task_scores WHERE task_id = ANY($1::uuid[])"
+
+
 async def save_scores(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -39,45 +57,21 @@ async def save_scores(
 ) -> int:
     """Write the scores that changed and drop those of ``drop`` (by default: every other task's, as a whole
     pass does). Returns how many changed."""
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
     if drop is None:
-        await session.execute(
-            delete(SCORES).where(SCORES.c.user_id == user_id, not_(among(SCORES.c.task_id, scores)))
-        )
+        await raw.execute(DROP_OTHERS, user_id, list(scores))
     elif drop:
-        await session.execute(delete(SCORES).where(among(SCORES.c.task_id, drop)))
-    # Scores were computed from an earlier read: a task deleted since has none to write. (This transaction
-    # holds the user's lock, so no delete can come between this read and the write.)
-    existing = set(await session.scalars(select(TASKS.c.id).where(among(TASKS.c.id, scores))))
-    rows = [_row(user_id, i, s) for i, s in scores.items() if i in existing]
-    changed = 0
-    for chunk in batches(rows):
-        changed += len((await session.execute(_upsert(chunk))).all())
-    return changed
-
-
-def _row(user_id: uuid.UUID, task_id: uuid.UUID, score: Score) -> dict[str, Any]:
-    return {
-        "task_id": task_id,
-        "user_id": user_id,
-        "value": score.value,
-        "factors": score.factors_json(),
-        "computed_at": score.computed_at,
-    }
-
-
-def _upsert(rows: list[dict[str, Any]]) -> Any:
-    inserting = insert(SCORES).values(rows)
-    excluded = inserting.excluded
-    return inserting.on_conflict_do_update(
-        index_elements=[SCORES.c.task_id],
-        set_={
-            "value": excluded.value,
-            "factors": excluded.factors,
-            "computed_at": excluded.computed_at,
-            "version": SCORES.c.version + 1,
-        },
-        where=(SCORES.c.value != excluded.value) | (SCORES.c.factors != excluded.factors),
-    ).returning(SCORES.c.task_id)
+        await raw.execute(DROP, list(drop))
+    if not scores:
+        return 0
+    ids, values, factors, moments = [], [], [], []
+    for task_id, score in scores.items():
+        ids.append(task_id)
+        values.append(score.value)
+        factors.append(orjson.dumps(score.factors_json()).decode())
+        moments.append(score.computed_at)
+    return len(await raw.fetch(UPSERT, user_id, ids, values, factors, moments))
 
 
 async def save_keys(
