@@ -283,4 +283,8 @@ if __name__ == "__main__":
         "planning": planning.main,
         "writes": writes.main,
     }
-    asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["writes"]:  # the one part taking numbers (see bench.writes.main)
+        asyncio.run(writes.main(arguments[1:]))
+    else:
+        asyncio.run(parts.get(" ".join(arguments), main)())
