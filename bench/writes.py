@@ -7,7 +7,7 @@ previous answer came back. Measured:
 - **import**: a fresh account with 5 pillars x 4 areas x 5 projects (made over the API) gets 2,000 tasks one
   by one, spread over its projects; creates per minute in windows as it grows (around 300 and 1,700 tasks),
   and the whole import including the scoring job catching up (target: under a minute);
-- **grown accounts**: accounts of 200 and 20,000 tasks (bulk-loaded as the nested bench loads them: a
+- **grown accounts**: accounts of 200 and 20,000 tasks (bulk-loaded as the versus bench loads them: a
   quarter completed, some waiting for another) get 200 more, one by one; creates per minute at each size
   (target: at 20,000 within 20 % of that at 200).
 
@@ -29,7 +29,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import httpx
 import psutil
 
 from aurum.ids import parse_global_id, to_global_id
+from bench.accounts import Shape, hierarchy
 from bench.addresses import own_address
 from bench.realtime import REGISTER, Engines, engines, free_port, serve_env, wait_healthy
 
@@ -261,74 +262,14 @@ async def _create(account: Account, kind: str, fields: dict[str, Any]) -> str:
     return str((await account.ok(query, {"input": fields}))[kind]["id"])
 
 
-def grown_rows(
-    user_id: uuid.UUID, tasks: int
-) -> tuple[dict[str, tuple[list[str], list[tuple[Any, ...]]]], list[uuid.UUID]]:
-    """Rows per table for an account of ``tasks`` tasks over 5 x 4 x 5 projects, laid out as the nested
-    bench lays its account out (a quarter completed, every fifth waiting for the one before)."""
-    today, now = date.today(), datetime.now(UTC)
-    per_project = max(1, tasks // (PILLARS * AREAS * PROJECTS))
-    rows: dict[str, list[tuple[Any, ...]]] = {
-        "pillars": [],
-        "areas": [],
-        "projects": [],
-        "tasks": [],
-        "task_dependencies": [],
-    }
-    projects: list[uuid.UUID] = []
-    for p in range(PILLARS):
-        pillar = uuid.uuid4()
-        rows["pillars"].append((pillar, user_id, f"Pillar {p}", p, 10 + 5 * p))
-        for a in range(AREAS):
-            area = uuid.uuid4()
-            rows["areas"].append((area, user_id, pillar, f"Area {p}.{a}", a))
-            for j in range(PROJECTS):
-                project = uuid.uuid4()
-                projects.append(project)
-                rows["projects"].append((project, user_id, area, f"Project {p}.{a}.{j}", j))
-                previous = None
-                for t in range(per_project):
-                    task, done = uuid.uuid4(), t % 4 == 0
-                    rows["tasks"].append(
-                        (
-                            task,
-                            user_id,
-                            project,
-                            f"Task {t}",
-                            t,
-                            "completed" if done else "todo",
-                            "done" if done else "todo",
-                            now if done else None,
-                            today + timedelta(days=t % 60 - 5),
-                        )
-                    )
-                    if previous is not None and t % 5 == 0:
-                        rows["task_dependencies"].append((task, previous, user_id))
-                    previous = task
-    columns = {
-        "pillars": ["id", "user_id", "name", "sort_order", "time_allocation"],
-        "areas": ["id", "user_id", "pillar_id", "name", "sort_order"],
-        "projects": ["id", "user_id", "area_id", "name", "sort_order"],
-        "tasks": [
-            "id",
-            "user_id",
-            "project_id",
-            "name",
-            "sort_order",
-            "status",
-            "kanban_column",
-            "completed_at",
-            "due_date",
-        ],
-        "task_dependencies": ["task_id", "depends_on_id", "user_id"],
-    }
-    return {table: (columns[table], records) for table, records in rows.items()}, projects
-
-
 async def grown_account(http: httpx.AsyncClient, connection: asyncpg.Connection, tasks: int) -> Account:
     """A fresh account bulk-loaded with ``tasks`` tasks, its scores current."""
     token, user_id, headers = await sign_up(http)
-    tables, projects = grown_rows(user_id, tasks)
+    # Laid out as the versus bench lays its accounts out (a quarter completed, every fifth waiting).
+    tables = hierarchy(
+        user_id, Shape(PILLARS, AREAS, PROJECTS, max(1, tasks // (PILLARS * AREAS * PROJECTS)))
+    )
+    projects = [record[0] for record in tables["projects"][1]]
     async with connection.transaction():
         for table, (columns, records) in tables.items():
             await connection.copy_records_to_table(table, records=records, columns=columns)
