@@ -38,7 +38,7 @@ from aurum.resources import Resources, open_resources
 from aurum.runtime import tune_gc
 from aurum.serving import server_config
 from aurum.settings import Settings
-from bench import accounts, analysis, hostile, planning, realtime, versus
+from bench import accounts, analysis, hostile, planning, realtime, versus, writes
 from bench.accounts import Shape
 
 PILLARS, AREAS, PROJECTS, TASKS = 5, 4, 5, 20
@@ -269,6 +269,7 @@ async def main() -> None:
     analysis.report(await analysis.measure())
     hostile.report(await hostile.measure())
     planning.report(await asyncio.to_thread(planning.measure))
+    writes.report(await writes.measure())
     print(f"\ntotal bench time {time.perf_counter() - started:.1f} s")
 
 
@@ -280,5 +281,10 @@ if __name__ == "__main__":
         "hostile": hostile.main,
         "versus": versus.main,
         "planning": planning.main,
+        "writes": writes.main,
     }
-    asyncio.run(parts.get(" ".join(sys.argv[1:]), main)())
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["writes"]:  # the one part taking numbers (see bench.writes.main)
+        asyncio.run(writes.main(arguments[1:]))
+    else:
+        asyncio.run(parts.get(" ".join(arguments), main)())

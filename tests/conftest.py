@@ -198,8 +198,10 @@ def anonymous(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
 
 
-async def register(http: httpx.AsyncClient, timezone: str = "UTC") -> GraphQLClient:
-    client = GraphQLClient(http)
+async def register(
+    http: httpx.AsyncClient, timezone: str = "UTC", client: GraphQLClient | None = None
+) -> GraphQLClient:
+    client = client or GraphQLClient(http)
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     data = await client.ok(
         """mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {

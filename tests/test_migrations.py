@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from aurum.migrate import downgrade, upgrade
+from aurum.migrate import alembic_config, downgrade, upgrade
 from aurum.tables import metadata
 
 TABLES = """
@@ -38,12 +40,26 @@ INDEXES = """
 COLUMNS = """
     SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'
 """
+# Triggers and the functions they run, as PostgreSQL prints them.
+TRIGGERS = """
+    SELECT pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal ORDER BY 1
+"""
+FUNCTIONS = """
+    SELECT p.proname, p.prosrc FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1, 2
+"""
 
 
 @pytest.fixture(scope="module")
 async def fresh_url(engine_urls: tuple[str, str]) -> AsyncIterator[str]:
+    async with scratch_database(engine_urls[0]) as url:
+        yield url
+
+
+@asynccontextmanager
+async def scratch_database(database_url: str) -> AsyncIterator[str]:
     """A database of its own in the test server, dropped afterwards."""
-    server_url = make_url(engine_urls[0])
+    server_url = make_url(database_url)
     name = f"aurum_migrations_{uuid.uuid4().hex[:8]}"
     admin = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -126,7 +142,9 @@ async def test_user_owned_tables_carry_user_id_and_version(migrated: AsyncConnec
         if fk["referred"] == "users"
     }
     assert {"pillars", "areas", "projects", "tasks"} <= owned
-    append_only = {"events"}  # never updated, so no version to compare
+    # Never updated, so no version to compare (the scoring job's change log is written by triggers and
+    # dropped by the job).
+    append_only = {"events", "hrm_score_changes"}
     lacking = {
         table: {"user_id", "version"} - columns[table]
         for table in owned - append_only
@@ -140,3 +158,26 @@ async def test_user_owned_tables_carry_user_id_and_version(migrated: AsyncConnec
     reference = {"hrm_rules", "persisted_documents"}
     unscoped = [t for t in metadata.tables if t not in {"users", *reference} and "user_id" not in columns[t]]
     assert unscoped == [], f"tables without user_id: {unscoped}"
+
+
+async def test_the_last_downgrade_restores_the_triggers_before_it(engine_urls: tuple[str, str]) -> None:
+    last = ScriptDirectory.from_config(alembic_config(engine_urls[0])).get_current_head()
+    assert last is not None
+    async with scratch_database(engine_urls[0]) as url:
+        engine = create_async_engine(url)
+        try:
+            await upgrade(url, f"{last}-1")
+            before = await triggers_and_functions(engine)
+            await upgrade(url)
+            assert await triggers_and_functions(engine) != before
+            await downgrade(url, f"{last}-1")
+            assert await triggers_and_functions(engine) == before
+        finally:
+            await engine.dispose()
+
+
+async def triggers_and_functions(engine: AsyncEngine) -> tuple[list[Any], list[Any]]:
+    async with engine.connect() as connection:
+        triggers = list((await connection.execute(text(TRIGGERS))).scalars())
+        functions = [tuple(row) for row in await connection.execute(text(FUNCTIONS))]
+    return triggers, functions

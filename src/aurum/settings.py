@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # seconds, and only the text it settles on is worth a model call.
     sentiment_delay: float = Field(default=5.0, ge=0, le=600)
     worker_poll_delay: float = Field(default=0.05, gt=0, le=5)
+    # The scoring job starts this long after a write, and writes meanwhile join it: a burst is one pass.
+    # Reads compute what it has not rescored yet, so nobody waits for it.
+    rescore_delay: float = Field(default=0.25, ge=0, le=60)
     # An analysis run pending this long after its last change is queued again (a worker died under it).
     analysis_stuck_seconds: float = Field(default=180.0, gt=0, le=86400)
     smtp_url: str | None = None

@@ -13,6 +13,9 @@ from aurum.hrm.model import (  # noqa: F401  (the HRM tables)
     HrmRule,
     HrmRuleWeight,
     Insight,
+    PillarRating,
+    ProjectRating,
+    ScoreChange,
     ScoreState,
     TaskScore,
 )

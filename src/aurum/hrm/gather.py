@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import ColumnElement, Select, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.area.model import Area
@@ -44,10 +45,16 @@ async def zone_of(session: AsyncSession, user_id: uuid.UUID) -> ZoneInfo:
     return ZoneInfo(await session.scalar(select(USERS.c.timezone).where(USERS.c.id == user_id)) or "UTC")
 
 
-def _dependencies() -> Any:
-    """Per task: what it waits for, and which of those are still open."""
+def among(column: Any, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    """``column = ANY(ids)``: one array parameter, however many ids (an IN list has one each, and a
+    statement takes at most 32,767)."""
+    return column == any_(bindparam(None, list(ids), type_=ARRAY(PG_UUID(as_uuid=True))))  # type: ignore[no-any-return]
+
+
+def _dependencies(ids: Collection[uuid.UUID] | None = None) -> Any:
+    """Per task (of ``ids``, by default every one): what it waits for, and which of those are still open."""
     waited = TASKS.alias("waited")
-    return (
+    statement = (
         select(
             DEPENDENCIES.c.task_id,
             func.array_agg(DEPENDENCIES.c.depends_on_id).label("all_ids"),
@@ -57,17 +64,32 @@ def _dependencies() -> Any:
         )
         .join(waited, waited.c.id == DEPENDENCIES.c.depends_on_id)
         .group_by(DEPENDENCIES.c.task_id)
-        .subquery("deps")
     )
+    if ids is not None:
+        statement = statement.where(among(DEPENDENCIES.c.task_id, ids))
+    return statement.subquery("deps")
 
 
-def _latest_feedback() -> Any:
-    return (
+def _latest_feedback(ids: Collection[uuid.UUID] | None = None) -> Any:
+    statement = (
         select(FEEDBACK.c.task_id, FEEDBACK.c.verdict)
         .where(FEEDBACK.c.task_id.is_not(None), FEEDBACK.c.verdict.in_(("correct", "too_high", "too_low")))
         .ext(distinct_on(FEEDBACK.c.task_id))
         .order_by(FEEDBACK.c.task_id, FEEDBACK.c.created_at.desc())
-        .subquery("feedback")
+    )
+    if ids is not None:
+        statement = statement.where(among(FEEDBACK.c.task_id, ids))
+    return statement.subquery("feedback")
+
+
+def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
+    """These tasks (open or not) with what they wait for and the person's latest verdict on each."""
+    deps, feedback = _dependencies(ids), _latest_feedback(ids)
+    return (
+        select(TASKS, deps.c.all_ids, deps.c.open_ids, feedback.c.verdict.label("feedback"))
+        .outerjoin(deps, deps.c.task_id == TASKS.c.id)
+        .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
+        .where(TASKS.c.user_id == user_id, among(TASKS.c.id, ids))
     )
 
 
@@ -89,7 +111,7 @@ def _tasks_statement(user_id: uuid.UUID, since: datetime, only: Collection[uuid.
     return statement
 
 
-def _task(row: Any) -> TaskFacts:
+def task_of(row: Any) -> TaskFacts:
     return TaskFacts(
         id=row.id,
         project_id=row.project_id,
@@ -111,7 +133,11 @@ def _task(row: Any) -> TaskFacts:
     )
 
 
-async def _projects(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, ProjectFacts]:
+async def project_facts(
+    session: AsyncSession, user_id: uuid.UUID, ids: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, ProjectFacts]:
+    """The person's projects that are not archived (of ``ids``, by default every one), with their tasks
+    counted."""
     counted = TASKS.c.status != "skipped"
     totals = (
         select(
@@ -122,13 +148,15 @@ async def _projects(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID
         )
         .where(TASKS.c.user_id == user_id)
         .group_by(TASKS.c.project_id)
-        .subquery("totals")
     )
-    statement = (
-        select(PROJECTS, totals.c.total, totals.c.completed, totals.c.last_completed_at)
-        .outerjoin(totals, totals.c.project_id == PROJECTS.c.id)
-        .where(PROJECTS.c.user_id == user_id, PROJECTS.c.archived.is_(False))
-    )
+    statement = select(PROJECTS).where(PROJECTS.c.user_id == user_id, PROJECTS.c.archived.is_(False))
+    if ids is not None:
+        totals = totals.where(among(TASKS.c.project_id, ids))
+        statement = statement.where(among(PROJECTS.c.id, ids))
+    counts = totals.subquery("totals")
+    statement = statement.add_columns(
+        counts.c.total, counts.c.completed, counts.c.last_completed_at
+    ).outerjoin(counts, counts.c.project_id == PROJECTS.c.id)
     return {
         row.id: ProjectFacts(
             id=row.id,
@@ -203,10 +231,10 @@ async def gather(
     last 30 days (``only``: of the open ones, just these)."""
     zone = await zone_of(session, user_id)
     pillars, areas = await _hierarchy(session, user_id)
-    projects = {k: p for k, p in (await _projects(session, user_id)).items() if p.area_id in areas}
+    projects = {k: p for k, p in (await project_facts(session, user_id)).items() if p.area_id in areas}
     since = now - timedelta(days=EFFORT_DAYS)
     rows = (await session.execute(_tasks_statement(user_id, since, only))).all()
-    tasks = [_task(row) for row in rows if row.project_id in projects]
+    tasks = [task_of(row) for row in rows if row.project_id in projects]
     pillar_of = {p.id: areas[p.area_id].pillar_id for p in projects.values()}
     return Snapshot(
         now=now,

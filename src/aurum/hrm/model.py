@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     SmallInteger,
@@ -157,6 +158,63 @@ class ScoreState(Base):
     scored_generation: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the stored scores were computed under (rules, weights, energy pattern, time zone; see
+    # aurum.hrm.ratings): unset, the next pass rescores everything.
+    context: Mapped[str | None] = mapped_column(String(64))
+    # Set by the hourly refresh: the next pass rescores everything (the clock moved every score a little).
+    whole_pass_due: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+CHANGE_KINDS = ("task", "project", "area", "pillar")
+
+
+class ScoreChange(Base):
+    """A record a score may depend on changed since the scoring job last read: a trigger writes one row per
+    changed task, project, area or pillar (a changed task also names its project, a dependency or a verdict
+    its task), with the generation it raised; the job rescores what they can affect and drops them."""
+
+    __tablename__ = "hrm_score_changes"
+    __table_args__ = (
+        Index("ix_hrm_score_changes_user", "user_id", "generation"),
+        CheckConstraint(one_of("kind", CHANGE_KINDS), name="kind_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
+    generation: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))
+    entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+
+class ProjectRating(Base):
+    """What every task of a project shares in its score (the ratings of the project's rules, as a key), as
+    the stored scores have it: a change of the project's key means its tasks' scores moved."""
+
+    __tablename__ = "hrm_project_ratings"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["project_id", "user_id"], ["projects.id", "projects.user_id"], ondelete="CASCADE"
+        ),
+        Index("ix_hrm_project_ratings_user", "user_id", "project_id"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    key: Mapped[str] = mapped_column(String(64))
+
+
+class PillarRating(Base):
+    """What every task below a pillar shares in its score (the ratings of the pillar's rules), as stored."""
+
+    __tablename__ = "hrm_pillar_ratings"
+    __table_args__ = (
+        ForeignKeyConstraint(["pillar_id", "user_id"], ["pillars.id", "pillars.user_id"], ondelete="CASCADE"),
+        Index("ix_hrm_pillar_ratings_user", "user_id", "pillar_id"),
+    )
+
+    pillar_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    key: Mapped[str] = mapped_column(String(64))
 
 
 class AnalysisRun(UserOwned, Base):

@@ -199,6 +199,16 @@ EVALUATORS: dict[str, Evaluator] = {
 }
 
 
+# What each rule reads of a task, which is what lets the scoring job rescore only what a change can move
+# (aurum.hrm.ratings; tests/test_hrm_rules.py holds each evaluator to it):
+PROJECT_RULES = frozenset({"PILLAR_ALIGNMENT", "PROJECT_MOMENTUM"})
+"""Rate a task by its project alone (and its area and pillar): every task of a project shares the rating."""
+PILLAR_RULES = frozenset({"WORK_LIFE_BALANCE"})
+"""Rate a task by its pillar alone (against every pillar): every task below a pillar shares the rating."""
+# The others read the task's own facts (with what it waits for and the person's verdict on it), the
+# person's energy pattern and time zone, and the clock.
+
+
 def score_task(snapshot: Snapshot, task: TaskFacts, rules: Mapping[str, RuleDef], now: datetime) -> Score:
     """The task's score from every scoring rule in ``rules`` (those with an evaluator)."""
     rated: list[tuple[RuleDef, Rating]] = []

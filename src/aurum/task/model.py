@@ -53,6 +53,13 @@ class Task(UserOwned, Base):
         Index("ix_tasks_parent_list", "parent_id", "project_id", "sort_order", "id"),
         Index("ix_tasks_user_list", "user_id", "sort_order", "id"),
         Index("ix_tasks_user_due", "user_id", "due_date", "id"),
+        # The recent completions the priority scores weigh (aurum.hrm.partial.effort).
+        Index(
+            "ix_tasks_user_completed",
+            "user_id",
+            "completed_at",
+            postgresql_where=text("completed_at IS NOT NULL"),
+        ),
         search_index("tasks"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint(one_of("status", TASK_STATUSES), name="status_valid"),
