@@ -236,11 +236,6 @@ class Ledger:
         if self._sending is None:
             self._sending = asyncio.create_task(self._send(redis))
 
-    async def settled(self) -> None:
-        """Once every charge made so far has reached Redis (or failed to)."""
-        while self._sending is not None:
-            await asyncio.shield(self._sending)
-
     async def _send(self, redis: Any) -> None:
         try:
             while self._unsent:
