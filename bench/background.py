@@ -17,7 +17,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from redis.asyncio import Redis
 
 from aurum.jobs import QUEUE_NAME

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 import orjson
 import pytest

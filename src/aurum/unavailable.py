@@ -13,7 +13,7 @@ import functools
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import redis.exceptions
 import sqlalchemy.exc
 import structlog
