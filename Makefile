@@ -1,8 +1,9 @@
-# Aurum Life API. `make run` is the whole system; `make test` the whole suite. Only Python 3.11+ and make needed.
+# Aurum Life API. `make run` is the whole system; `make test` the whole suite. Python 3.11+ and make; tests and bench also Node 20+.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_NODE := bench/node_modules/.package-lock.json
 
 .PHONY: run test bench lint typecheck schema manifest migrate seed-demo clean
 
@@ -15,7 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## migrate, then API + worker on the embedded PostgreSQL and Redis: http://127.0.0.1:8000/graphql
 	$(BIN)/aurum serve
 
-test: $(STAMP)  ## the whole suite against real PostgreSQL and Redis
+$(BENCH_NODE): bench/package-lock.json  # PostGraphile 4, which the bench and its test run beside Aurum
+	npm ci --prefix bench --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(BENCH_NODE)  ## the whole suite against real PostgreSQL and Redis
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## benchmarks, printed side by side (PostGraphile 4 from bench/package-lock.json, by npm ci)
