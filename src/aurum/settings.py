@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     # The scoring job starts this long after a write, and writes meanwhile join it: a burst is one pass.
     # Reads compute what it has not rescored yet, so nobody waits for it.
     rescore_delay: float = Field(default=0.25, ge=0, le=60)
+    # How long plan() lets CP-SAT improve on the greedy plan (seconds); the greedy plan answers after it.
+    plan_time_limit: float = Field(default=1.5, gt=0, le=30)
     # An analysis run pending this long after its last change is queued again (a worker died under it).
     analysis_stuck_seconds: float = Field(default=180.0, gt=0, le=86400)
     smtp_url: str | None = None

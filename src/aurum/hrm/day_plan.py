@@ -1,0 +1,158 @@
+"""The person's open work as a planner request, and the planner's answer: the HRM's side of ``plan``.
+
+What enters a plan: open tasks of projects under way (planning or active) below nothing archived, at most
+``MAX_PLANNED`` of them by priority score. A parent with open subtasks is planned through its subtasks. A task
+without an estimate gets its category's typical length and says so. What cannot enter (its project is on
+hold, it waits on work that is not planned) is listed as unscheduled with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aurum.hrm.facts import Snapshot, TaskFacts
+from aurum.hrm.gather import gather, preferences_of
+from aurum.hrm.preferences import Preferences
+from aurum.hrm.scoring import current_scores
+from aurum.planning import (
+    EnergyPattern,
+    Horizon,
+    Plan,
+    PlanRequest,
+    PlanTask,
+    Unscheduled,
+    WorkTime,
+    plan,
+)
+from aurum.task.rules import due_moment
+
+MAX_PLANNED = 300
+MAX_DAYS = 14
+TYPICAL_MINUTES = {
+    "deep_work": 90,
+    "creative": 60,
+    "admin": 20,
+    "communication": 15,
+    "errand": 30,
+    "other": 30,
+}
+UNCATEGORISED_MINUTES = 30
+_SOLVING = asyncio.Semaphore(2)  # solves at once in this process: each may use its whole time limit
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The plan and the tasks planned at a typical length (they had no estimate)."""
+
+    plan: Plan
+    estimated: frozenset[uuid.UUID]  # tasks planned at their category's typical length
+
+
+def typical_minutes(task: TaskFacts) -> int:
+    return TYPICAL_MINUTES.get(task.category or "", UNCATEGORISED_MINUTES)
+
+
+def _parents(snapshot: Snapshot) -> set[uuid.UUID]:
+    return {t.parent_id for t in snapshot.open_tasks() if t.parent_id is not None}
+
+
+def _left_out(snapshot: Snapshot, task: TaskFacts, planned: set[uuid.UUID]) -> str | None:
+    """Why an open task stays out of the plan, or None when it may enter."""
+    project = snapshot.project_of(task)
+    if project is None:
+        return None
+    if not snapshot.is_under_way(task):
+        return f"its project '{project.name}' is {project.status.replace('_', ' ')}"
+    for dep in task.open_dependency_ids:
+        if dep not in planned:
+            waited = snapshot.tasks.get(dep)
+            name = f"'{waited.name}'" if waited else "a task outside your active projects"
+            return f"waits on {name}, which is not in this plan"
+    return None
+
+
+def plan_task(snapshot: Snapshot, task: TaskFacts, priority: float) -> PlanTask:
+    due = None if task.due_date is None else due_moment(task.due_date, task.due_time, snapshot.zone)
+    return PlanTask(
+        id=task.id,
+        remaining_minutes=task.estimated_minutes or typical_minutes(task),
+        priority=priority,
+        due=due,
+        depends_on=task.open_dependency_ids,
+        deep_work=task.energy == "high" or task.category == "deep_work",
+        name=task.name,
+    )
+
+
+def choose(
+    snapshot: Snapshot, priorities: Mapping[uuid.UUID, float]
+) -> tuple[list[TaskFacts], list[Unscheduled]]:
+    """The tasks the planner gets (most important first) and those set aside here, with why."""
+    parents = _parents(snapshot)
+    candidates = [t for t in snapshot.open_tasks() if t.id not in parents and snapshot.is_under_way(t)]
+    candidates.sort(key=lambda t: (-priorities.get(t.id, 0.0), t.due_date or date.max, t.created_at))
+    kept, aside = candidates[:MAX_PLANNED], candidates[MAX_PLANNED:]
+    reasons = {t.id: f"not among your {MAX_PLANNED} most important open tasks" for t in aside}
+    planned = {t.id for t in kept}
+    while True:  # leaving one out may strand what waits on it
+        stranded = {t.id: r for t in kept if (r := _left_out(snapshot, t, planned)) is not None}
+        if not stranded:
+            break
+        reasons |= stranded
+        kept = [t for t in kept if t.id not in stranded]
+        planned -= stranded.keys()
+    others = [t for t in snapshot.open_tasks() if t.id not in parents and not snapshot.is_under_way(t)]
+    reasons |= {t.id: r for t in others if (r := _left_out(snapshot, t, planned)) is not None}
+    return kept, [Unscheduled(task_id, reason) for task_id, reason in reasons.items()]
+
+
+def request_of(
+    snapshot: Snapshot,
+    tasks: list[TaskFacts],
+    priorities: Mapping[uuid.UUID, float],
+    start: date,
+    days: int,
+    time_limit: timedelta,
+) -> PlanRequest:
+    preferences: Preferences = snapshot.preferences
+    return PlanRequest(
+        horizon=Horizon(start, days, snapshot.zone, earliest=snapshot.now),
+        tasks=tuple(plan_task(snapshot, t, priorities.get(t.id, 0.0)) for t in tasks),
+        work=WorkTime(preferences.work_start, preferences.work_end, frozenset(preferences.work_days)),
+        energy=EnergyPattern(preferences.energy_pattern),
+        time_limit=time_limit,
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the planner needs, read in one transaction, so that the solving happens after it closed."""
+
+    request: PlanRequest
+    aside: tuple[Unscheduled, ...]
+    estimated: frozenset[uuid.UUID]
+
+
+async def prepare_plan(
+    session: AsyncSession, user_id: uuid.UUID, start: date, days: int, now: datetime, time_limit: timedelta
+) -> Prepared:
+    """The planner request for the person's ``days`` days from ``start``, as of ``now``."""
+    snapshot = await gather(session, user_id, now, await preferences_of(session, user_id, {}))
+    scores = await current_scores(session, user_id, [t.id for t in snapshot.open_tasks()])
+    priorities = {task_id: score.value for task_id, score in scores.items()}
+    tasks, aside = choose(snapshot, priorities)
+    request = request_of(snapshot, tasks, priorities, start, days, time_limit)
+    return Prepared(request, tuple(aside), frozenset(t.id for t in tasks if t.estimated_minutes is None))
+
+
+async def solve(prepared: Prepared) -> Planned:
+    """The plan, solved in a worker thread (CP-SAT releases the interpreter while it searches)."""
+    async with _SOLVING:
+        solved = await asyncio.to_thread(plan, prepared.request)
+    return Planned(replace(solved, unscheduled=solved.unscheduled + prepared.aside), prepared.estimated)
