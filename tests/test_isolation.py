@@ -40,6 +40,8 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on Notification { read version }
   ... on Insight { insightStatus: status pinned version }
   ... on AnalysisRun { runStatus: status version }
+  ... on Calendar { name version refreshedAt eventCount }
+  ... on CalendarFeed { version revokedAt }
 } }"""
 
 EVERYTHING = """{
@@ -54,6 +56,8 @@ EVERYTHING = """{
   notifications(first: 100) { nodes { id } }
   insights(first: 100, filter: {status: [ACTIVE, DISMISSED, EXPIRED]}) { nodes { id } }
   analysisRuns(first: 100) { nodes { id } }
+  calendars { id }
+  calendarFeeds { id }
 }"""
 
 
@@ -148,6 +152,12 @@ async def build_world(client: GraphQLClient, label: str) -> World:
     uploaded = await upload(client, "photo.png", PNG, "image/png", parent_id=ids["task"])
     ids["file"] = uploaded["resource"]["id"]
     ids["analysis run"], ids["insight"] = await analysed(client, ids["task"])
+    from tests.test_calendars import FILES, import_calendar
+
+    imported = await import_calendar(client, "work.ics", (FILES / "work.ics").read_bytes())
+    ids["calendar"] = imported["calendar"]["id"]
+    feed = await client.ok("mutation { calendarFeedCreate { feed { id } } }")
+    ids["calendar feed"] = feed["calendarFeedCreate"]["feed"]["id"]
     assert await key_works(client.http, world.api_key, client.user_id)
     return world
 
@@ -318,6 +328,12 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
     out += [Case("apiKeyRevoke", {"id": a["api key"]})]
     # Her files.
     out += [Case("resourceDelete", {"id": a["file"]})]
+    # Her calendars and feeds.
+    out += [
+        Case("calendarRefresh", {"id": a["calendar"]}),
+        Case("calendarRemove", {"id": a["calendar"]}),
+        Case("calendarFeedRevoke", {"id": a["calendar feed"]}),
+    ]
     # Her notifications.
     out += [
         Case("notificationMarkRead", {"ids": [a["notification"]]}),

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aurum.account.routes import download_export
 from aurum.auth import google
+from aurum.calendar.routes import calendar_feed
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.hrm.registry import verify_rules
@@ -127,6 +128,7 @@ def build_app(
             ),
             Route("/account/exports/{export_id}", answers_unavailable(download_export)),
             Route("/files/{resource_id}", answers_unavailable(download_file)),
+            Route("/calendar/{token}.ics", answers_unavailable(calendar_feed)),
             Route("/auth/google/start", google.start),
             Route("/auth/google/callback", google.callback),
         ],

@@ -22,6 +22,7 @@ from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.devices import SessionMutation, SessionQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
+from aurum.calendar.graphql import CalendarMutation, CalendarQuery
 from aurum.graphql.cost import CostLimit, Ledger
 from aurum.graphql.documents import Documents
 from aurum.graphql.extensions import (
@@ -82,6 +83,7 @@ Query = described(
             NotificationQuery,
             ScoreQuery,
             PlanQuery,
+            CalendarQuery,
             HrmSettingsQuery,
             InsightQuery,
             AnalysisRunQuery,
@@ -102,6 +104,7 @@ Mutation = described(
             AreaMutation,
             ProjectMutation,
             TaskMutation,
+            CalendarMutation,
             JournalMutation,
             OnboardingMutation,
             ResourceMutation,

@@ -12,10 +12,11 @@ import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aurum.calendar.service import busy_time
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.gather import gather, preferences_of
 from aurum.hrm.preferences import Preferences
@@ -30,6 +31,7 @@ from aurum.planning import (
     WorkTime,
     plan,
 )
+from aurum.planning.timeline import LOOKAHEAD_DAYS
 from aurum.task.rules import due_moment
 
 MAX_PLANNED = 300
@@ -148,6 +150,10 @@ async def prepare_plan(
     priorities = {task_id: score.value for task_id, score in scores.items()}
     tasks, aside = choose(snapshot, priorities)
     request = request_of(snapshot, tasks, priorities, start, days, time_limit)
+    opens = datetime.combine(start, time(), snapshot.zone)
+    closes = opens + timedelta(days=days + LOOKAHEAD_DAYS)  # deadlines past the plan are judged too
+    busy = await busy_time(session, user_id, opens, closes, snapshot.zone)
+    request = replace(request, busy=tuple((b.start, b.end) for b in busy))
     return Prepared(request, tuple(aside), frozenset(t.id for t in tasks if t.estimated_minutes is None))
 
 

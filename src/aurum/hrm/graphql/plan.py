@@ -48,7 +48,7 @@ class DeadlineRisk:
     due_at: datetime = strawberry.field(description="When it falls due.")
     earliest_finish: datetime | None = strawberry.field(
         description="The soonest it could be done if it and what it waits on came first; null when it is "
-        "not in the plan at all or could not finish within 60 days after it."
+        "not in the plan at all or could not finish within 28 days after it."
     )
     shortfall_minutes: int | None = strawberry.field(
         description="Work time (inside work hours and days) between the due moment and that earliest finish; "
@@ -61,7 +61,9 @@ class DeadlineRisk:
 @strawberry.type(description="One day of a plan.")
 class PlanDay:
     date: date = strawberry.field(description="The day, in the viewer's time zone.")
-    capacity_minutes: int = strawberry.field(description="Work time that day outside busy time.")
+    capacity_minutes: int = strawberry.field(
+        description="What can be planned that day: work time not busy nor past, within the daily capacity."
+    )
     planned_minutes: int = strawberry.field(description="Of it, planned.")
     busy_minutes: int = strawberry.field(description="Busy time inside that day's work hours.")
 
