@@ -463,7 +463,7 @@ def balance_world(
         (PillarEffort(PILLAR, 4, 252), PillarEffort(WORK, 6, 348), 0.48, "about its planned share (40%)"),
         (PillarEffort(PILLAR, 0, 0), PillarEffort(WORK, 5, 300), 0.9, "got 0%"),
         # Without any estimate, task counts stand in for minutes.
-        (PillarEffort(PILLAR, 1, 0), PillarEffort(WORK, 3, 0), 0.65, "got 25%"),
+        (PillarEffort(PILLAR, 2, 0), PillarEffort(WORK, 6, 0), 0.65, "got 25%"),
     ],
 )
 def test_work_life_balance_compares_actual_with_planned_share(
@@ -476,11 +476,21 @@ def test_work_life_balance_compares_actual_with_planned_share(
     assert mentions in rating.reason
 
 
-def test_work_life_balance_is_neutral_when_nothing_was_completed() -> None:
+@pytest.mark.parametrize(
+    ("history_days", "done", "judged"),
+    [(30, 0, False), (30, 4, False), (13.9, 10, False), (14, 5, True), (30, 10, True)],
+)
+def test_work_life_balance_waits_for_evidence(history_days: float, done: int, judged: bool) -> None:
+    """Two weeks and five completions before effort is judged against the plan; until then neutral."""
     subject = task()
-    rating = rated("WORK_LIFE_BALANCE", subject, balance_world(subject, (PillarEffort(WORK),)))
-    assert rating.score == 0.5
-    assert "Nothing completed in the last 30 days" in rating.reason
+    world = replace(balance_world(subject, (PillarEffort(WORK, done, 60 * done),)), history_days=history_days)
+    rating = rated("WORK_LIFE_BALANCE", subject, world)
+    if judged:
+        assert rating.score == pytest.approx(0.9)
+        assert "got 0% of your recent effort" in rating.reason
+    else:
+        assert rating.score == 0.5
+        assert rating.reason == "Not enough history yet to compare your effort with your plan"
 
 
 def test_work_life_balance_stays_within_0_and_1() -> None:

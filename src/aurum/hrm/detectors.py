@@ -397,8 +397,16 @@ def neglected_pillar(snapshot: Snapshot, scope: Scope) -> list[Finding]:
     gets all the effort there is) and when nothing was completed in the window (no effort to share out: a new
     person, or a break, is not neglect). Global and pillar scopes only. Confidence = min(0.9, 0.4 + 0.05·tasks
     completed in the window); impact = 0.3 + (planned − actual share)."""
+    if len(live_pillars(snapshot)) < 2:
+        return []
+    too_early = snapshot.too_little_history()
+    if too_early is not None:  # said once: by PILLAR_IMBALANCE for everything, here for one pillar
+        if scope.type != "pillar":
+            return []
+        allocated = [p for p in pillars_in_scope(snapshot, scope) if p.time_allocation]
+        return [_too_early(snapshot, "NEGLECTED_PILLAR", ("pillar", p.id), [p], too_early) for p in allocated]
     shares = effort_shares(snapshot)
-    if shares is None or len(live_pillars(snapshot)) < 2:
+    if shares is None:
         return []
     found = []
     for pillar in pillars_in_scope(snapshot, scope):
@@ -452,8 +460,13 @@ def pillar_imbalance(snapshot: Snapshot, scope: Scope) -> list[Finding]:
     ½·Σ|actual − planned| ≥ 0.3, with ≥ 2 pillars and something completed. Global scope only. Confidence as
     NEGLECTED_PILLAR; impact = 0.2 + distance."""
     pillars = live_pillars(snapshot)
+    if scope.type != "global" or len(pillars) < 2:
+        return []
+    too_early = snapshot.too_little_history()
+    if too_early is not None:
+        return [_too_early(snapshot, "PILLAR_IMBALANCE", ("global", None), pillars, too_early)]
     shares = effort_shares(snapshot)
-    if scope.type != "global" or len(pillars) < 2 or shares is None:
+    if shares is None:
         return []
     gaps = {p.id: shares[p.id] - snapshot.planned_share(p.id) for p in pillars}
     distance = sum(abs(g) for g in gaps.values()) / 2
@@ -488,6 +501,27 @@ def pillar_imbalance(snapshot: Snapshot, scope: Scope) -> list[Finding]:
             ("balance", "global"),
         )
     ]
+
+
+def _too_early(
+    snapshot: Snapshot,
+    code: str,
+    about: tuple[str, uuid.UUID | None],
+    pillars: Sequence[PillarFacts],
+    why: str,
+) -> Finding:
+    """Balance is not judged on too little evidence, and the person is told so, once, quietly."""
+    return finding(
+        code,
+        "alignment_analysis",
+        about,
+        "Too early to judge your balance",
+        f"{why}. Tasks entered as already done count as a record, not as effort.",
+        (0.9, 0.1),
+        [Evidence("Pillar", p.id, allocation(snapshot, p).capitalize()) for p in pillars],
+        ["Keep completing tasks as you go: the balance between your pillars is judged from that"],
+        ("balance", about[0]),
+    )
 
 
 def _pillar_id(snapshot: Snapshot, task: TaskFacts) -> uuid.UUID | None:

@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.area.model import Area
 from aurum.auth.model import User
-from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, ProjectFacts, Snapshot, TaskFacts
+from aurum.hrm.facts import (
+    AreaFacts,
+    PillarEffort,
+    PillarFacts,
+    ProjectFacts,
+    Snapshot,
+    TaskFacts,
+    history_days,
+)
 from aurum.hrm.model import HrmFeedback, HrmPreferences
 from aurum.hrm.preferences import Preferences
 from aurum.models import table_of
@@ -43,6 +51,13 @@ async def preferences_of(
 
 async def zone_of(session: AsyncSession, user_id: uuid.UUID) -> ZoneInfo:
     return ZoneInfo(await session.scalar(select(USERS.c.timezone).where(USERS.c.id == user_id)) or "UTC")
+
+
+async def account_of(session: AsyncSession, user_id: uuid.UUID) -> tuple[ZoneInfo, datetime]:
+    """The person's time zone and when they started (their history begins there)."""
+    statement = select(USERS.c.timezone, USERS.c.created_at).where(USERS.c.id == user_id)
+    row = (await session.execute(statement)).one()
+    return ZoneInfo(row.timezone or "UTC"), row.created_at
 
 
 def among(column: Any, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
@@ -210,7 +225,7 @@ def _effort(
     effort: dict[uuid.UUID, PillarEffort] = {}
     for task in snapshot_tasks:
         pillar_id = pillar_of.get(task.project_id)
-        if task.status != "completed" or pillar_id is None:
+        if task.status != "completed" or task.is_setup or pillar_id is None:
             continue
         found = effort.get(pillar_id, PillarEffort(pillar_id))
         effort[pillar_id] = PillarEffort(
@@ -229,7 +244,7 @@ async def gather(
 ) -> Snapshot:
     """The user's hierarchy below non-archived pillars, areas and projects; tasks open or completed in the
     last 30 days (``only``: of the open ones, just these)."""
-    zone = await zone_of(session, user_id)
+    zone, started = await account_of(session, user_id)
     pillars, areas = await _hierarchy(session, user_id)
     projects = {k: p for k, p in (await project_facts(session, user_id)).items() if p.area_id in areas}
     since = now - timedelta(days=EFFORT_DAYS)
@@ -246,4 +261,5 @@ async def gather(
         tasks={t.id: t for t in tasks},
         effort=_effort(tasks, pillar_of),
         effort_days=EFFORT_DAYS,
+        history_days=history_days(now, started),
     )

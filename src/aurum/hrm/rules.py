@@ -157,6 +157,8 @@ def work_life_balance(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, 
     pillar = snapshot.pillar_of(task)
     if pillar is None:
         return None
+    if snapshot.too_little_history() is not None:  # the day count moves daily: a steady reason
+        return Rating(0.5, "Not enough history yet to compare your effort with your plan")
     planned = snapshot.planned_share(pillar.id)
     actual = snapshot.actual_share(pillar.id)
     if actual is None:
