@@ -38,6 +38,7 @@ from aurum.hrm.prompt import analysis_prompt
 from aurum.hrm.registry import MODEL_RULE
 from aurum.hrm.scopes import SCOPE_MODELS
 from aurum.hrm.scoring import compute, snapshot_and_rules
+from aurum.hrm.standing import standing
 from aurum.hrm.store import expire_due, expire_orphans, write_insights
 from aurum.hrm.weights import RuleWeight, bounded, rule_weights
 from aurum.models import table_of
@@ -204,6 +205,8 @@ def _rule_findings(
     if scope.type == "task" and scope.id in scores and scope.id in snapshot.tasks:
         found.insert(0, priority_finding(snapshot, snapshot.tasks[scope.id], scores[scope.id]))
     weighted = [w for w in (_weighted(f, weights) for f in found) if w is not None]
+    if not weighted:  # an explicit analysis always says something true: at least where the scope stands
+        weighted = [standing(snapshot, scope, scores)]
     return sorted(weighted, key=lambda f: -f.impact)
 
 
