@@ -23,7 +23,7 @@ from aurum.hrm import registry
 from aurum.hrm.factors import Factor
 from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.preferences import Preferences
-from aurum.hrm.rules import EVALUATORS, Rating, RuleDef, score_task
+from aurum.hrm.rules import EVALUATORS, Rating, RuleDef, held, score_task
 from aurum.hrm.weights import (
     MAX_DRIFT,
     MIN_WEIGHT,
@@ -47,10 +47,10 @@ def _migration() -> ModuleType:
     return module
 
 
-# code → (name, base weight, config), as the migration seeds them
+# code → (name, base weight, config), as the migrations seed them (0010, and SCOPE_STATUS in 0019)
 SEEDED: dict[str, tuple[str, float, dict[str, Any]]] = {
     code: (name, weight, config) for code, name, _k, _l, _a, weight, _llm, config, _d in _migration().RULES
-}
+} | {"SCOPE_STATUS": ("Where it stands", 0.5, {})}
 BASE = {code: RuleDef(code, SEEDED[code][0], SEEDED[code][1], SEEDED[code][2]) for code in EVALUATORS}
 
 # ---- hand-made facts ---------------------------------------------------------------------------------------
@@ -870,3 +870,20 @@ async def test_the_migrated_rules_are_the_seeded_ones_and_read_only_for_the_app(
             with pytest.raises(DBAPIError, match="permission denied for table hrm_rules"):
                 await session.execute(text(statement))
             await session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("verdict", "target", "value", "kept"),
+    [
+        ("TOO_HIGH", 40.0, 55.0, 40.0),  # held under the task that ranked next below
+        ("TOO_HIGH", 40.0, 30.0, 30.0),  # already under: its own score stands
+        ("TOO_LOW", 60.0, 55.0, 60.0),
+        ("TOO_LOW", 60.0, 70.0, 70.0),
+        ("CORRECT", 60.0, 55.0, 55.0),
+        ("TOO_HIGH", None, 55.0, 55.0),
+    ],
+)
+def test_a_verdict_holds_a_score_past_its_neighbour(
+    verdict: str, target: float | None, value: float, kept: float
+) -> None:
+    assert held(task(feedback=verdict, feedback_target=target), value) == kept

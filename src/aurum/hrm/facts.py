@@ -84,6 +84,7 @@ class TaskFacts:
     dependency_ids: tuple[uuid.UUID, ...] = ()  # what it waits for
     open_dependency_ids: tuple[uuid.UUID, ...] = ()  # of those, the ones still open
     feedback: str | None = None  # the person's latest verdict on its priority: CORRECT | TOO_HIGH | TOO_LOW
+    feedback_target: float | None = None  # the score that verdict holds it under (TOO_HIGH) or over (TOO_LOW)
 
     @property
     def is_open(self) -> bool:

@@ -87,7 +87,7 @@ def _dependencies(ids: Collection[uuid.UUID] | None = None) -> Any:
 
 def _latest_feedback(ids: Collection[uuid.UUID] | None = None) -> Any:
     statement = (
-        select(FEEDBACK.c.task_id, FEEDBACK.c.verdict)
+        select(FEEDBACK.c.task_id, FEEDBACK.c.verdict, FEEDBACK.c.adjusted_score)
         .where(FEEDBACK.c.task_id.is_not(None), FEEDBACK.c.verdict.in_(("correct", "too_high", "too_low")))
         .ext(distinct_on(FEEDBACK.c.task_id))
         .order_by(FEEDBACK.c.task_id, FEEDBACK.c.created_at.desc())
@@ -101,7 +101,13 @@ def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
     """These tasks (open or not) with what they wait for and the person's latest verdict on each."""
     deps, feedback = _dependencies(ids), _latest_feedback(ids)
     return (
-        select(TASKS, deps.c.all_ids, deps.c.open_ids, feedback.c.verdict.label("feedback"))
+        select(
+            TASKS,
+            deps.c.all_ids,
+            deps.c.open_ids,
+            feedback.c.verdict.label("feedback"),
+            feedback.c.adjusted_score.label("feedback_target"),
+        )
         .outerjoin(deps, deps.c.task_id == TASKS.c.id)
         .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
         .where(TASKS.c.user_id == user_id, among(TASKS.c.id, ids))
@@ -111,7 +117,13 @@ def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
 def _tasks_statement(user_id: uuid.UUID, since: datetime, only: Collection[uuid.UUID] | None) -> Select[Any]:
     deps, feedback = _dependencies(), _latest_feedback()
     statement = (
-        select(TASKS, deps.c.all_ids, deps.c.open_ids, feedback.c.verdict.label("feedback"))
+        select(
+            TASKS,
+            deps.c.all_ids,
+            deps.c.open_ids,
+            feedback.c.verdict.label("feedback"),
+            feedback.c.adjusted_score.label("feedback_target"),
+        )
         .outerjoin(deps, deps.c.task_id == TASKS.c.id)
         .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
         .join(PROJECTS, PROJECTS.c.id == TASKS.c.project_id)
@@ -145,6 +157,7 @@ def task_of(row: Any) -> TaskFacts:
         dependency_ids=tuple(row.all_ids or ()),
         open_dependency_ids=tuple(i for i in (row.open_ids or ()) if i is not None),
         feedback=row.feedback.upper() if row.feedback else None,
+        feedback_target=row.feedback_target,
     )
 
 

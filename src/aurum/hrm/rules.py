@@ -9,7 +9,7 @@ a steady energy pattern, no feedback yet) is left out of both sums. Thresholds c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -185,7 +185,25 @@ FEEDBACK_REASONS = {
 def user_feedback(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
     if task.feedback is None or task.feedback == "CORRECT":
         return None
-    return Rating(FEEDBACK_SCORES[task.feedback], FEEDBACK_REASONS[task.feedback])
+    reason = FEEDBACK_REASONS[task.feedback]
+    if task.feedback_target is not None:
+        side = "at most" if task.feedback == "TOO_HIGH" else "at least"
+        past = (
+            "under the task ranked next below"
+            if task.feedback == "TOO_HIGH"
+            else "over the task ranked next above"
+        )
+        reason += f": held {side} {task.feedback_target:g}, {past} it then"
+    return Rating(FEEDBACK_SCORES[task.feedback], reason)
+
+
+def held(task: TaskFacts, value: float) -> float:
+    """A verdict is a constraint: a task said to rank too high stays below the task that ranked next under
+    it when the person said so (too low: above the one over it). Each repeat moves it one place further."""
+    target = task.feedback_target
+    if target is None or task.feedback not in ("TOO_HIGH", "TOO_LOW"):
+        return value
+    return min(value, target) if task.feedback == "TOO_HIGH" else max(value, target)
 
 
 EVALUATORS: dict[str, Evaluator] = {
@@ -231,8 +249,11 @@ def score_task(snapshot: Snapshot, task: TaskFacts, rules: Mapping[str, RuleDef]
         )
         for rule, rating in rated
     )
-    ordered = tuple(sorted(factors, key=lambda f: (-f.contribution, f.rule_code)))
     value = (
         round(100 * sum(rule.weight * rating.score for rule, rating in rated) / total, 2) if total else 0.0
     )
-    return Score(value=min(100.0, max(0.0, value)), factors=ordered, computed_at=now)
+    kept = round(held(task, value), 2)
+    if kept != value and value > 0:  # every factor's part scaled alike, so the parts still add up
+        factors = tuple(replace(f, contribution=round(f.contribution * kept / value, 2)) for f in factors)
+    ordered = tuple(sorted(factors, key=lambda f: (-f.contribution, f.rule_code)))
+    return Score(value=min(100.0, max(0.0, kept)), factors=ordered, computed_at=now)
