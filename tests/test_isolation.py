@@ -42,6 +42,7 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on AnalysisRun { runStatus: status version }
   ... on Calendar { name version refreshedAt eventCount }
   ... on CalendarFeed { version revokedAt }
+  ... on TimeEntry { version endedAt minutes }
 } }"""
 
 EVERYTHING = """{
@@ -58,6 +59,7 @@ EVERYTHING = """{
   analysisRuns(first: 100) { nodes { id } }
   calendars { id }
   calendarFeeds { id }
+  timeEntries { id }
 }"""
 
 
@@ -158,6 +160,10 @@ async def build_world(client: GraphQLClient, label: str) -> World:
     ids["calendar"] = imported["calendar"]["id"]
     feed = await client.ok("mutation { calendarFeedCreate { feed { id } } }")
     ids["calendar feed"] = feed["calendarFeedCreate"]["feed"]["id"]
+    timer = await call(
+        client, "timeEntryStart", "TimeEntryTaskInput", {"taskId": ids["task"]}, "timeEntry { id }"
+    )
+    ids["time entry"] = timer["timeEntry"]["id"]
     assert await key_works(client.http, world.api_key, client.user_id)
     return world
 
@@ -333,6 +339,16 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
         Case("calendarRefresh", {"id": a["calendar"]}),
         Case("calendarRemove", {"id": a["calendar"]}),
         Case("calendarFeedRevoke", {"id": a["calendar feed"]}),
+    ]
+    # Her time: timers on her tasks, entries on them, her entries.
+    out += [
+        Case("timeEntryDelete", {"id": a["time entry"]}),
+        Case("timeEntryStart", {"taskId": a["task"]}),
+        Case("timeEntryStop", {"taskId": a["task"]}),
+        Case(
+            "timeEntryCreate",
+            {"taskId": a["task"], "start": "2026-01-01T09:00:00Z", "end": "2026-01-01T10:00:00Z"},
+        ),
     ]
     # Her notifications.
     out += [

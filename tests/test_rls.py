@@ -131,6 +131,10 @@ async def fill(client: GraphQLClient, resources: Resources) -> None:
 
     assert (await import_calendar(client, "work.ics", (FILES / "work.ics").read_bytes()))["userErrors"] == []
     assert (await payload(client, "mutation { calendarFeedCreate { url userErrors { code } } }"))["url"]
+    timer = (
+        "mutation($id: ID!) { timeEntryStart(input: {taskId: $id}) { timeEntry { id } userErrors { code } } }"
+    )
+    assert (await payload(client, timer, {"id": first["task"]["id"]}))["timeEntry"]
     key = await client.mutate("apiKeyCreate", {"name": "Sync", "scopes": ["READ"]}, "secret")
     assert key["userErrors"] == [], key
     assert key["secret"], key

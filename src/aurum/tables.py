@@ -28,6 +28,7 @@ from aurum.pillar.model import Pillar
 from aurum.project.model import Project
 from aurum.resource.model import Resource  # noqa: F401  (files)
 from aurum.task.model import Task, TaskDependency
+from aurum.timetrack.model import TimeEntry  # noqa: F401  (time spent)
 
 metadata = Base.metadata
 

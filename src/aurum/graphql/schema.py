@@ -53,6 +53,7 @@ from aurum.search.graphql import SearchQuery
 from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
 from aurum.task.mutations import TaskMutation
+from aurum.timetrack.graphql import TimeEntryMutation, TimeEntryQuery
 
 if TYPE_CHECKING:
     from aurum.compiled import CompiledReads
@@ -84,6 +85,7 @@ Query = described(
             ScoreQuery,
             PlanQuery,
             CalendarQuery,
+            TimeEntryQuery,
             HrmSettingsQuery,
             InsightQuery,
             AnalysisRunQuery,
@@ -105,6 +107,7 @@ Mutation = described(
             ProjectMutation,
             TaskMutation,
             CalendarMutation,
+            TimeEntryMutation,
             JournalMutation,
             OnboardingMutation,
             ResourceMutation,

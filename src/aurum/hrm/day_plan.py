@@ -33,6 +33,7 @@ from aurum.planning import (
 )
 from aurum.planning.timeline import LOOKAHEAD_DAYS
 from aurum.task.rules import due_moment
+from aurum.timetrack.learning import Effort, effort_of
 
 MAX_PLANNED = 300
 MAX_DAYS = 14
@@ -45,6 +46,7 @@ TYPICAL_MINUTES = {
     "other": 30,
 }
 UNCATEGORISED_MINUTES = 30
+NO_EFFORT = Effort()
 _SOLVING = asyncio.Semaphore(2)  # solves at once in this process: each may use its whole time limit
 
 
@@ -56,8 +58,17 @@ class Planned:
     estimated: frozenset[uuid.UUID]  # tasks planned at their category's typical length
 
 
-def typical_minutes(task: TaskFacts) -> int:
-    return TYPICAL_MINUTES.get(task.category or "", UNCATEGORISED_MINUTES)
+def typical_minutes(task: TaskFacts, effort: Effort = NO_EFFORT) -> int:
+    """The task's length when it has no estimate: what the person's tasks of its kind usually take (from
+    tracked time), else a typical length for the kind."""
+    kind = task.category or ""
+    return effort.usual.get(kind) or TYPICAL_MINUTES.get(kind, UNCATEGORISED_MINUTES)
+
+
+def remaining_minutes(task: TaskFacts, effort: Effort = NO_EFFORT) -> int:
+    """Its length less the time already tracked on it (at least one slot is left while it is open)."""
+    whole = task.estimated_minutes or typical_minutes(task, effort)
+    return max(5, whole - effort.spent.get(task.id, 0))
 
 
 def _parents(snapshot: Snapshot) -> set[uuid.UUID]:
@@ -79,11 +90,11 @@ def _left_out(snapshot: Snapshot, task: TaskFacts, planned: set[uuid.UUID]) -> s
     return None
 
 
-def plan_task(snapshot: Snapshot, task: TaskFacts, priority: float) -> PlanTask:
+def plan_task(snapshot: Snapshot, task: TaskFacts, priority: float, effort: Effort = NO_EFFORT) -> PlanTask:
     due = None if task.due_date is None else due_moment(task.due_date, task.due_time, snapshot.zone)
     return PlanTask(
         id=task.id,
-        remaining_minutes=task.estimated_minutes or typical_minutes(task),
+        remaining_minutes=remaining_minutes(task, effort),
         priority=priority,
         due=due,
         depends_on=task.open_dependency_ids,
@@ -121,11 +132,12 @@ def request_of(
     start: date,
     days: int,
     time_limit: timedelta,
+    effort: Effort = NO_EFFORT,
 ) -> PlanRequest:
     preferences: Preferences = snapshot.preferences
     return PlanRequest(
         horizon=Horizon(start, days, snapshot.zone, earliest=snapshot.now),
-        tasks=tuple(plan_task(snapshot, t, priorities.get(t.id, 0.0)) for t in tasks),
+        tasks=tuple(plan_task(snapshot, t, priorities.get(t.id, 0.0), effort) for t in tasks),
         work=WorkTime(preferences.work_start, preferences.work_end, frozenset(preferences.work_days)),
         energy=EnergyPattern(preferences.energy_pattern),
         time_limit=time_limit,
@@ -149,7 +161,8 @@ async def prepare_plan(
     scores = await current_scores(session, user_id, [t.id for t in snapshot.open_tasks()])
     priorities = {task_id: score.value for task_id, score in scores.items()}
     tasks, aside = choose(snapshot, priorities)
-    request = request_of(snapshot, tasks, priorities, start, days, time_limit)
+    effort = await effort_of(session, user_id, [t.id for t in tasks])
+    request = request_of(snapshot, tasks, priorities, start, days, time_limit, effort)
     opens = datetime.combine(start, time(), snapshot.zone)
     closes = opens + timedelta(days=days + LOOKAHEAD_DAYS)  # deadlines past the plan are judged too
     busy = await busy_time(session, user_id, opens, closes, snapshot.zone)

@@ -17,6 +17,7 @@ from strawberry import Info
 if TYPE_CHECKING:
     from aurum.hrm.graphql.insights import Insight, InsightFilter
     from aurum.hrm.graphql.scores import PriorityScore
+    from aurum.timetrack.graphql import TimeEntry
 
 from aurum.area.model import Area as AreaModel
 from aurum.graphql.context import Context
@@ -180,6 +181,22 @@ class Task(Node):
     version: int = strawberry.field(description="Increases with every change; pass as expectedVersion.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @strawberry.field(
+        description="Minutes tracked on it: timers and manual entries (a running timer counts to now)."
+    )
+    async def time_spent_minutes(self, info: Info[Context, None]) -> int:
+        from aurum.timetrack.graphql import time_spent
+
+        return await time_spent(info, self.uuid)
+
+    @strawberry.field(description="Its time entries, newest first (at most 100).")
+    async def time_entries(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[TimeEntry, strawberry.lazy("aurum.timetrack.graphql")]]:
+        from aurum.timetrack.graphql import entries
+
+        return await entries(info, self.uuid)
 
     @classmethod
     def from_row(cls, row: Any) -> Task:

@@ -84,7 +84,7 @@ class Plan:
 def block_reason(planned: Planned, task_id: uuid.UUID, reason: str) -> str:
     if task_id not in planned.estimated:
         return reason
-    return f"{reason}; no estimate, so planned at a typical length for its kind"
+    return f"{reason}; no estimate, so planned at the usual length of its kind (yours, once time is tracked)"
 
 
 async def _tasks(info: Info[Context, None], ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Task]:
