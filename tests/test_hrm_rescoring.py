@@ -223,6 +223,36 @@ async def test_completing_a_task_rescores_what_waits_for_it_its_project_and_ever
     assert reasons["DEPENDENCIES"].startswith("Everything it waited for is done")
 
 
+async def test_a_create_in_a_big_project_rescores_its_other_tasks_only_when_a_step_is_crossed(
+    alice: GraphQLClient, resources: Resources
+) -> None:
+    """Momentum rates a project by its completion in tenths: a task added to a project leaves the other
+    tasks' scores alone (the pass scores the new one only) until the completed share crosses a step."""
+    async with passes_by_hand(resources, alice) as one_pass:
+        area = await make_area(alice, await make_pillar(alice, timeAllocation=40))
+        project = await make_project(alice, area, name="Project")
+        tasks = [await make_task(alice, project, f"Task {n}") for n in range(9)]
+        for done in tasks[:2]:
+            await act(alice, "taskComplete", {"id": done}, "task { id }", STATUS)
+        first = await scoring.one_pass(resources, uuid_of(alice.user_id))
+        assert isinstance(first, scoring.Rescored)
+        assert first.whole
+        assert await momentum(alice, tasks[2]) == "'Project' is at least 20% done"
+        tenth = await make_task(alice, project, "Task 9")  # 2 of 10 done, as 2 of 9 (22 %): the same step
+        assert await one_pass() == {tenth}
+        eleventh = await make_task(alice, project, "Task 10")  # 2 of 11 (18 %): below 20 %
+        assert await one_pass() == set(tasks[2:]) | {tenth, eleventh}
+        assert await momentum(alice, tasks[2]) == "'Project' is at least 10% done"
+
+
+async def momentum(client: GraphQLClient, task: str) -> str:
+    found = await client.ok(
+        "query($id: ID!) { node(id: $id) { ... on Task { " + SCORE + " } } }", {"id": task}
+    )
+    reasons = {f["ruleCode"]: f["reason"] for f in found["node"]["score"]["factors"]}
+    return str(reasons["PROJECT_MOMENTUM"])
+
+
 async def test_a_task_waiting_elsewhere_is_rescored_when_what_it_waits_for_closes(
     planned: tuple[GraphQLClient, Layout, Any],
 ) -> None:

@@ -23,7 +23,7 @@ from aurum.hrm import registry
 from aurum.hrm.factors import Factor
 from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.preferences import Preferences
-from aurum.hrm.rules import EVALUATORS, Rating, RuleDef, held, score_task
+from aurum.hrm.rules import EVALUATORS, Rating, RuleDef, completion_step, held, score_task
 from aurum.hrm.weights import (
     MAX_DRIFT,
     MIN_WEIGHT,
@@ -371,15 +371,19 @@ def test_energy_match_does_not_apply_to_a_steady_pattern_or_without_energy(
 @pytest.mark.parametrize(
     ("total", "completed", "idle_days", "age_days", "expected", "mentions"),
     [
-        (4, 3, 1, 30, 0.9, "75% done: finishing it is close"),
-        (10, 9, 1, 30, 0.9, "90% done"),
-        (4, 3, 40, 60, 0.9, "75% done"),  # near completion outweighs a pause
-        (10, 7, 1, 30, 0.5 + 0.3 * 0.7, "70% done"),
-        (4, 2, 13.9, 30, 0.5 + 0.3 * 0.5, "50% done"),
+        (4, 3, 1, 30, 0.9, "is at least 75% done: finishing it is close"),
+        (10, 9, 1, 30, 0.9, "is at least 90% done: finishing"),
+        (7, 6, 1, 30, 0.9, "is at least 80% done: finishing"),  # 85.7 %: by its step
+        (4, 3, 40, 60, 0.9, "at least 75% done"),  # near completion outweighs a pause
+        (10, 7, 1, 30, 0.5 + 0.3 * 0.7, "is at least 70% done"),
+        (3, 2, 1, 30, 0.5 + 0.3 * 0.6, "is at least 60% done"),  # 66.7 %: rated by its step
+        (4, 2, 13.9, 30, 0.5 + 0.3 * 0.5, "is at least 50% done"),
+        (201, 50, 1, 30, 0.5 + 0.3 * 0.2, "is at least 20% done"),  # 24.9 %
         (4, 2, 14, 30, 0.3, "nothing completed for 14 days"),
         (4, 0, None, 20, 0.3, "nothing completed for 20 days"),  # never moved since it was created
-        (4, 0, None, 2, 0.5, "0% done"),
-        (0, 0, None, 2, 0.5, "0% done"),
+        (11, 1, None, 2, 0.5, "is under 10% done"),
+        (4, 0, None, 2, 0.5, "is under 10% done"),
+        (0, 0, None, 2, 0.5, "is under 10% done"),
     ],
 )
 def test_project_momentum(
@@ -409,6 +413,64 @@ def test_project_momentum_thresholds_come_from_the_config() -> None:
     assert eager.score == 0.9
     assert impatient is not None
     assert impatient.score == 0.3
+
+
+@pytest.mark.parametrize(
+    ("completed", "total", "steps", "expected"),
+    [
+        (0, 0, 10, 0.0),
+        (0, 7, 10, 0.0),
+        (1, 11, 10, 0.0),
+        (1, 10, 10, 0.1),
+        (3, 10, 10, 0.3),
+        (7, 10, 10, 0.7),
+        (29, 100, 10, 0.2),
+        (50, 201, 10, 0.2),
+        (50, 250, 10, 0.2),
+        (50, 249, 10, 0.2),
+        (10, 10, 10, 1.0),
+        (12, 10, 10, 1.0),
+        (2, 3, 4, 0.5),
+        (1, 3, 1, 0.0),
+    ],
+)
+def test_completion_is_rounded_down_to_a_whole_step(
+    completed: int, total: int, steps: int, expected: float
+) -> None:
+    assert completion_step(completed, total, steps) == expected
+
+
+def momentum_of(completed: int, total: int, config: Mapping[str, Any] | None = None) -> Rating | None:
+    subject = task()
+    facts = project(total_tasks=total, completed_tasks=completed, last_completed_at=NOW)
+    return rate("PROJECT_MOMENTUM", subject, snapshot(subject, projects=(facts,)), config)
+
+
+def test_momentum_moves_only_when_the_completion_crosses_a_step() -> None:
+    """Adding tasks to a project a quarter done leaves its momentum (score and reason: what every task of
+    the project shares) as it was until the completed share falls below 20 %, or reaches 30 % as tasks
+    complete; so the project's other tasks keep their scores meanwhile."""
+    quarter = momentum_of(50, 200)
+    assert quarter is not None
+    assert quarter.reason.endswith("is at least 20% done")
+    assert all(momentum_of(50, total) == quarter for total in range(200, 251))
+    assert momentum_of(50, 251) != quarter
+    assert all(momentum_of(completed, 200) == quarter for completed in range(40, 60))
+    assert momentum_of(60, 200) != quarter
+    assert momentum_of(39, 200) != quarter
+
+
+def test_the_momentum_steps_come_from_the_config() -> None:
+    quarters = {"completion_steps": 4}
+    half = momentum_of(5, 8, quarters)
+    assert half is not None
+    assert half.score == pytest.approx(0.5 + 0.3 * 0.5)
+    assert half.reason.endswith("is at least 50% done")
+    assert momentum_of(4, 8, quarters) == half
+    assert momentum_of(3, 8, quarters) != half
+    little = momentum_of(1, 8, quarters)
+    assert little is not None
+    assert little.reason.endswith("is under 25% done")
 
 
 @pytest.mark.parametrize(

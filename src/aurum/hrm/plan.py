@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.hrm.facts import Snapshot, history_days
@@ -179,11 +179,17 @@ async def _tasks_concerned(
     """The changed tasks that still exist, those waiting for one of them, and every task of these projects."""
     if not changed and not projects:
         return []
-    waiting = select(DEPENDENCIES.c.task_id).where(
-        DEPENDENCIES.c.user_id == user_id, among(DEPENDENCIES.c.depends_on_id, changed)
-    )
-    statement = select(TASKS.c.id).where(
-        TASKS.c.user_id == user_id,
-        or_(among(TASKS.c.id, changed), TASKS.c.id.in_(waiting), among(TASKS.c.project_id, projects)),
-    )
-    return list((await session.scalars(statement)).all())
+    # A union, not one OR: each part reads its own index (an OR reads every task of the person).
+    parts = []
+    if changed:
+        parts.append(select(TASKS.c.id).where(TASKS.c.user_id == user_id, among(TASKS.c.id, changed)))
+        parts.append(
+            select(DEPENDENCIES.c.task_id).where(
+                DEPENDENCIES.c.user_id == user_id, among(DEPENDENCIES.c.depends_on_id, changed)
+            )
+        )
+    if projects:
+        parts.append(
+            select(TASKS.c.id).where(TASKS.c.user_id == user_id, among(TASKS.c.project_id, projects))
+        )
+    return list((await session.scalars(union(*parts))).all())

@@ -131,6 +131,22 @@ def energy_match(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any])
     return Rating(OFF_PEAK[task.energy], reason)
 
 
+MOMENTUM_STEPS = 10  # completion is rated in tenths (config "completion_steps")
+
+
+def completion_step(completed: int, total: int, steps: int) -> float:
+    """The completed share rounded down to a whole step (tenths by default), in integers so that it is
+    exact: rating a project by its step, not its exact ratio, lets a task added or closed leave the rating of
+    the project's other tasks alone until a step is crossed (the scoring job then rescores none of them)."""
+    if total <= 0 or steps < 1:
+        return 0.0
+    return (min(completed, total) * steps // total) / steps
+
+
+def _share(step: float, steps: int) -> str:
+    return f"at least {step:.0%}" if step > 0 else f"under {1 / steps:.0%}"
+
+
 def project_momentum(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
     project = snapshot.project_of(task)
     if project is None:
@@ -138,12 +154,15 @@ def project_momentum(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, A
     stalled_days = _setting(config, "stalled_days", 14)
     last = project.last_completed_at or project.created_at
     idle_days = (snapshot.now - last).total_seconds() / 86400
-    completion = project.completion
-    if completion >= _setting(config, "near_completion", 0.75):
-        return Rating(0.9, f"'{project.name}' is {round(completion * 100)}% done: finishing it is close")
+    steps = max(1, int(_setting(config, "completion_steps", MOMENTUM_STEPS)))
+    step = completion_step(project.completed_tasks, project.total_tasks, steps)
+    near = _setting(config, "near_completion", 0.75)
+    if project.completion >= near:
+        done = _share(max(step, near), steps)
+        return Rating(0.9, f"'{project.name}' is {done} done: finishing it is close")
     if idle_days >= stalled_days:
         return Rating(0.3, f"'{project.name}' has had nothing completed for {int(idle_days)} days")
-    return Rating(0.5 + 0.3 * completion, f"'{project.name}' is {round(completion * 100)}% done")
+    return Rating(0.5 + 0.3 * step, f"'{project.name}' is {_share(step, steps)} done")
 
 
 def task_age(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
