@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.hrm import scoring
+from aurum.hrm.graphql.scores import meaning
 from aurum.ids import to_global_id
 from aurum.resources import Resources
 from tests.conftest import register
@@ -66,10 +67,11 @@ async def expected_today(resources: Resources, account: Account, now: datetime) 
     async with read_session(resources.sessionmaker, user_id) as session:
         snapshot, scoring_rules = await scoring.snapshot_and_rules(session, user_id, now)
     chosen = [t for t in snapshot.open_tasks() if snapshot.is_under_way(t)]
-    ranked = sorted(
-        scoring.compute(snapshot, scoring_rules, now, chosen).items(), key=lambda i: (-i[1].value, str(i[0]))
-    )
-    return [(to_global_id("Task", task_id), score.value) for task_id, score in ranked[:50]]
+    scores = scoring.compute(snapshot, scoring_rules, now, chosen)
+    parents = {t.parent_id for t in snapshot.open_tasks()}
+    can_start = [t for t in chosen if not t.open_dependency_ids and t.id not in parents]
+    ranked = sorted(can_start, key=lambda t: meaning(t, scores[t.id]))
+    return [(to_global_id("Task", t.id), scores[t.id].value) for t in ranked[:50]]
 
 
 async def newcomer(http: httpx.AsyncClient) -> GraphQLClient:

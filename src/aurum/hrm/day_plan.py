@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.calendar.service import busy_time
+from aurum.hrm.effort import typical_minutes as typical
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.gather import gather, preferences_of
 from aurum.hrm.preferences import Preferences
@@ -37,15 +38,6 @@ from aurum.timetrack.learning import Effort, effort_of
 
 MAX_PLANNED = 300
 MAX_DAYS = 14
-TYPICAL_MINUTES = {
-    "deep_work": 90,
-    "creative": 60,
-    "admin": 20,
-    "communication": 15,
-    "errand": 30,
-    "other": 30,
-}
-UNCATEGORISED_MINUTES = 30
 NO_EFFORT = Effort()
 _SOLVING = asyncio.Semaphore(2)  # solves at once in this process: each may use its whole time limit
 
@@ -58,16 +50,15 @@ class Planned:
     estimated: frozenset[uuid.UUID]  # tasks planned at their category's typical length
 
 
-def typical_minutes(task: TaskFacts, effort: Effort = NO_EFFORT) -> int:
+def usual_minutes(task: TaskFacts, effort: Effort = NO_EFFORT) -> int:
     """The task's length when it has no estimate: what the person's tasks of its kind usually take (from
     tracked time), else a typical length for the kind."""
-    kind = task.category or ""
-    return effort.usual.get(kind) or TYPICAL_MINUTES.get(kind, UNCATEGORISED_MINUTES)
+    return effort.usual.get(task.category or "") or typical(task)
 
 
 def remaining_minutes(task: TaskFacts, effort: Effort = NO_EFFORT) -> int:
     """Its length less the time already tracked on it (at least one slot is left while it is open)."""
-    whole = task.estimated_minutes or typical_minutes(task, effort)
+    whole = task.estimated_minutes or usual_minutes(task, effort)
     return max(5, whole - effort.spent.get(task.id, 0))
 
 

@@ -14,11 +14,11 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from aurum.hrm.effort import working_minutes
 from aurum.hrm.facts import AreaFacts, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.findings import Evidence, Finding, Scope
-from aurum.hrm.preferences import MAX_RECOMMENDATIONS, Preferences
+from aurum.hrm.preferences import MAX_RECOMMENDATIONS
 from aurum.hrm.wording import allocation, due_at, lateness, overdue_by
 
 Detector = Callable[[Snapshot, Scope], list[Finding]]
@@ -535,22 +535,6 @@ def _place(snapshot: Snapshot, task: TaskFacts) -> str:
 
 
 # --- OVERLOAD
-
-
-def working_minutes(preferences: Preferences, zone: ZoneInfo, start: datetime, end: datetime) -> float:
-    """The person's working minutes between two moments, from their work days and hours in their time zone
-    (a shift ending at or before it starts runs past midnight, as in ``Preferences.weekly_work_minutes``)."""
-    total = 0.0
-    day = start.astimezone(zone).date() - timedelta(days=1)  # yesterday's night shift may still be running
-    while day <= end.astimezone(zone).date():
-        if day.weekday() in preferences.work_days:
-            begins = datetime.combine(day, preferences.work_start, tzinfo=zone)
-            last_day = day if preferences.work_end > preferences.work_start else day + timedelta(days=1)
-            ends = datetime.combine(last_day, preferences.work_end, tzinfo=zone)
-            low, high = max(begins, start).astimezone(UTC), min(ends, end).astimezone(UTC)
-            total += max(0.0, (high - low).total_seconds() / 60)  # in UTC: real minutes across DST changes
-        day += timedelta(days=1)
-    return total
 
 
 def own_minutes(task: TaskFacts, subtasks: dict[uuid.UUID, list[TaskFacts]]) -> int:
