@@ -76,6 +76,11 @@ SET_USER = (
 WRITE_AS_USER = text(SET_USER + ", pg_advisory_xact_lock(hashtextextended(:user_id, 4242))")
 READ_AS_USER = text(SET_USER)
 RAW_ACT_AS = "SELECT set_config('app.user_id', $1, true)"  # the same, in asyncpg's placeholders
+RAW_WRITE_AS_USER = (
+    "SELECT set_config('app.user_id', $1, true), set_config('app.actor', $2, true),"
+    " set_config('app.actor_id', $3, true), set_config('app.request_id', $4, true),"
+    " pg_advisory_xact_lock(hashtextextended($1, 4242))"
+)
 
 
 @asynccontextmanager

@@ -109,6 +109,14 @@ class Reading:
                 )
         return data
 
+    async def rows_answered(self, plan: ObjectPlan, rows: Sequence[Any]) -> list[Answer]:
+        """The objects of these rows (read with at least the plan's columns), as the plan writes them."""
+        return await self._objects(plan, rows, layout_of(rows))
+
+    async def by_id(self, plan: ObjectPlan, object_id: uuid.UUID) -> Answer | None:
+        """The object of this id, if the user has one."""
+        return (await self._by_ids(plan, {object_id}, referenced=False)).get(object_id)
+
     async def zone(self) -> ZoneInfo:
         if self._zone is None:
             self._zone = ZoneInfo(await self.connection.fetchval(TIMEZONE, self.user_id))
