@@ -186,6 +186,8 @@ class Reading:
     # --- objects ---------------------------------------------------------------------------------------
 
     async def _objects(self, plan: ObjectPlan, rows: Sequence[Any], layout: Layout) -> list[Answer]:
+        if not rows:  # no layout either: the tasks waited for, when there are none
+            return []
         answers: list[Answer] = [{} for _ in rows]
         later = []
         for field in plan.fields:
@@ -205,10 +207,9 @@ class Reading:
                 for answer in answers:
                     answer[key] = None  # its place in the answer; filled below
                 later.append(field)
-        if rows:
-            waits = Waits(any(isinstance(f, Computed) and f.kind in WRITES_WAITED_FOR for f in later))
-            for field in later:
-                await self._fill(plan.entity, field, rows, layout, answers, waits)
+        waits = Waits(any(isinstance(f, Computed) and f.kind in WRITES_WAITED_FOR for f in later))
+        for field in later:
+            await self._fill(plan.entity, field, rows, layout, answers, waits)
         return answers
 
     async def _fill(
@@ -262,7 +263,7 @@ class Reading:
         if kind == "isOverdue":
             return _overdue(rows, layout, await self.zone(), self.now)
         if kind == "recurrence":
-            return [_recurrence(recurrence_of(row), field.parts) for row in rows]
+            return [_recurrence(recurrence_of(_Named(row, layout)), field.parts) for row in rows]
         if kind in ("progress", "completionPercent"):
             level = PROGRESS_LEVELS[entity.name]
             rows = await self._read(("progress", level), lambda: progress_statement(level), ids=ids)
@@ -312,6 +313,19 @@ class Reading:
             found.update(((type_name, object_id), answer) for object_id, answer in objects.items())
         answers = [found.get(w) for w in wanted]
         return answers if field.many else answers[0]
+
+
+class _Named:
+    """A row read by position, its columns by name (for the domains' functions of a row)."""
+
+    __slots__ = ("layout", "row")
+
+    def __init__(self, row: Any, layout: Layout) -> None:
+        self.row = row
+        self.layout = layout
+
+    def __getattr__(self, name: str) -> Any:
+        return self.row[self.layout[name]]
 
 
 def _columns(plan: ConnectionPlan) -> set[str]:
