@@ -10,6 +10,7 @@ the plan does not cover, and every error, is the resolvers' to answer: the reque
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -86,11 +87,11 @@ class CompiledReads:
         coerced = get_variable_values(
             schema, operation.variable_definitions or (), variables, hide_suggestions=hide
         )
-        cost = request_cost(schema, prepared.anatomy, operation_name, variables)
         if isinstance(plan, CreatePlan):
             if isinstance(coerced, list) or not writes or not context.principal.can_write:
                 return None  # the resolvers refuse these, with their words for it
-            return await self._create(plan, coerced, context, cost)
+            return await self._create(plan, coerced, context)
+        cost = request_cost(schema, prepared.anatomy, operation_name, variables)
         if isinstance(coerced, list) or cost > self.limits.ceiling:
             return None  # the resolvers refuse these, with their words for it
         if self.ledger.over(context.user_id, self.limits.budget):
@@ -111,23 +112,31 @@ class CompiledReads:
             plans[operation_name] = (
                 None
                 if operation is None
-                else self.planner.plan(operation, fragments)
-                or plan_create(self.planner, operation, fragments)
+                else self.planner.plan(operation, fragments) or self._plan_create(prepared, operation_name)
             )
         return plans[operation_name]
+
+    def _plan_create(self, prepared: Prepared, operation_name: str | None) -> CreatePlan | None:
+        anatomy = prepared.anatomy
+        assert anatomy is not None
+        operation = anatomy.operation(operation_name)
+        assert operation is not None
+        plan = plan_create(self.planner, operation, anatomy.fragments)
+        if plan is None:
+            return None
+        # No list of the plan has a size read from the variables: its cost is the same for every input.
+        return dataclasses.replace(plan, cost=request_cost(self.schema._schema, anatomy, operation_name, {}))
 
     def _statements(self, context: Any) -> Statements:
         if self.statements is None:
             self.statements = Statements(context.resources.engine.dialect)
         return self.statements
 
-    async def _create(
-        self, plan: CreatePlan, variables: Any, context: Any, cost: int
-    ) -> ExecutionResult | None:
+    async def _create(self, plan: CreatePlan, variables: Any, context: Any) -> ExecutionResult | None:
         if self.creates is None:
             limits = self.limits
             self.creates = Creates(self.schema, self._statements(context), limits.timeout, limits.rows)
-        given = self.creates.input_of(plan, variables)
+        given, cost = self.creates.input_of(plan, variables), plan.cost
         if given is None or cost > self.limits.cost or self.ledger.over(context.user_id, self.limits.budget):
             return None  # the resolvers make it, or refuse it with their words for it
         self.ledger.charge(context.resources.redis, context.user_id, cost)  # as the resolvers charge it

@@ -17,9 +17,11 @@ anything refused before it runs (a read-only key, a GET, the cost limit or budge
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import asyncpg
@@ -35,14 +37,13 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import ClauseElement, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
-from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from aurum.compiled.entities import TASK
 from aurum.compiled.plan import Computed, Nested, ObjectPlan, Planner, Related, Unplannable
 from aurum.compiled.reading import Answer, Reading
 from aurum.compiled.statements import Statements, fetch
-from aurum.db import RAW_WRITE_AS_USER
+from aurum.db import RAW_WRITE_AS_USER, Actor
 from aurum.errors import Conflict, DomainError, DomainErrors, NotFound
 from aurum.graphql.extensions import format_error, operation_timeout
 from aurum.graphql.mutations import optional_id
@@ -51,7 +52,7 @@ from aurum.ids import decode_id
 from aurum.project.graphql import TABLE as PROJECTS
 from aurum.task import service
 from aurum.task.graphql import TABLE as TASKS
-from aurum.task.mutations import columns
+from aurum.task.mutations import FIELDS_NOT_COLUMNS, TaskCreateInput
 
 ROOT = "taskCreate"
 USER_ERROR_FIELDS = frozenset({"field", "message", "code", "__typename"})
@@ -76,6 +77,7 @@ class CreatePlan:
     definition: GraphQLField
     field: StrawberryField
     pieces: tuple[Piece, ...]
+    cost: int = 0  # what the resolvers would charge for it: its payload's objects, whatever the input
 
     @property
     def task(self) -> ObjectPlan | None:
@@ -168,60 +170,70 @@ class Creates:
         self.statements = statements
         self.timeout = timeout
         self.most_rows = most_rows
+        convert = schema.config.name_converter.get_graphql_name
+        fields = TaskCreateInput.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        self.names = {convert(f): f.python_name for f in fields}  # the input's GraphQL names: Python's
 
-    def input_of(self, plan: CreatePlan, variables: VariableValues) -> Any | None:
-        """The input as the resolver gets it, or ``None`` when the create is one for the resolvers."""
-        raw = get_argument_values(plan.definition, plan.node, variables)
-        registry, config = self.schema.schema_converter.scalar_registry, self.schema.config
-        given = convert_arguments(raw, plan.field.arguments, scalar_registry=registry, config=config)
-        found = given["input"]
-        if found.parent_id is not None or found.dependency_ids or found.recurrence is not None:
+    def input_of(self, plan: CreatePlan, variables: VariableValues) -> dict[str, Any] | None:
+        """The input as graphql-core coerced it (GraphQL's names, enums as members), or ``None`` when the
+        create is one for the resolvers."""
+        given: dict[str, Any] = get_argument_values(plan.definition, plan.node, variables)["input"]
+        if given.get("parentId") is not None or given.get("dependencyIds") or given.get("recurrence"):
             return None
-        return found
+        return given
 
-    async def run(self, plan: CreatePlan, input: Any, variables: VariableValues, context: Any) -> Any:
+    async def run(
+        self, plan: CreatePlan, given: dict[str, Any], variables: VariableValues, context: Any
+    ) -> Any:
         """The answer's data, after the commit. Raises GraphQLError when the commit itself failed or the
         time ran out, and anything else when it failed before writing anything (for the resolvers)."""
         try:
-            checked = _checked(input)
+            checked = self._checked(given)
         except (DomainError, DomainErrors) as error:
             return self.data(plan, None, UserError.from_exception(error))
         user = context.user_id
         try:
             async with asyncio.timeout(self.timeout), context.resources.engine.connect() as connection:
                 raw = (await connection.get_raw_connection()).driver_connection
-                transaction = raw.transaction()
-                await transaction.start()
                 try:
+                    await _begin(raw, user, context.actor)
                     reading = Reading(raw, self.statements, user, variables, self.schema, self.most_rows)
-                    task, errors = await self._write(raw, reading, plan, checked, context.actor)
+                    task, errors = await self._write(raw, reading, plan, checked)
+                    if errors:
+                        await raw.execute("ROLLBACK")
+                        return self.data(plan, None, errors)
                 except BaseException:
-                    await transaction.rollback()
+                    await _roll_back(raw)
                     raise
-                if errors:
-                    await transaction.rollback()
-                    return self.data(plan, None, errors)
                 try:
-                    await transaction.commit()
-                except Exception as error:
-                    raise _located(error, plan) from error
+                    await raw.execute("COMMIT")
+                except BaseException as error:
+                    raw.terminate()  # in whatever state it is: the pool replaces it
+                    if isinstance(error, Exception):
+                        raise _located(error, plan) from error
+                    raise
         except TimeoutError:
             raise operation_timeout(self.timeout) from None
         context.written(user)
         return self.data(plan, task, [])
 
+    def _checked(self, given: dict[str, Any]) -> Checked:
+        """What the resolver checks of the input before it writes, in its order."""
+        project_id = decode_id(str(given["projectId"]), "Project", ["input", "projectId"])
+        names = self.names
+        values = {
+            names[key]: value.value if isinstance(value, Enum) else value
+            for key, value in given.items()
+            if names[key] not in FIELDS_NOT_COLUMNS
+        }
+        client_id = optional_id(given.get("id"), "Task", ["input", "id"])
+        return service.checked_new(values, None), project_id, client_id
+
     async def _write(
-        self, raw: Any, reading: Reading, plan: CreatePlan, checked: Checked, actor: Any
+        self, raw: Any, reading: Reading, plan: CreatePlan, checked: Checked
     ) -> tuple[Answer | None, list[UserError]]:
         """The task as the payload writes it, or why there is none (nothing written then)."""
         cleaned, project_id, client_id = checked
-        await raw.fetchval(
-            RAW_WRITE_AS_USER,
-            str(reading.user_id),
-            actor.kind,
-            str(actor.id) if actor.id else "",
-            actor.request_id or "",
-        )
         try:
             reminder = cleaned.get("reminder_at")
             if reminder is not None:
@@ -276,14 +288,31 @@ class Creates:
 
 TASK_ID_ONLY = ObjectPlan(TASK, (), frozenset({"id"}))
 Checked = tuple[dict[str, Any], uuid.UUID, uuid.UUID | None]  # the columns, the project, the client's id
+SAFE = re.compile(r"[0-9A-Za-z-]*")  # what may be written into the text of a statement as it is
+BEGIN_AS_USER = (
+    "BEGIN; SELECT set_config('app.user_id', '{0}', true), set_config('app.actor', '{1}', true),"
+    " set_config('app.actor_id', '{2}', true), set_config('app.request_id', '{3}', true),"
+    " pg_advisory_xact_lock(hashtextextended('{0}', 4242))"
+)
 
 
-def _checked(input: Any) -> Checked:
-    """What the resolver checks of the input before it writes, in its order."""
-    project_id = decode_id(str(input.project_id), "Project", ["input", "projectId"])
-    values = columns(input)
-    client_id = optional_id(input.id, "Task", ["input", "id"])
-    return service.checked_new(values, None), project_id, client_id
+async def _begin(raw: Any, user_id: uuid.UUID, actor: Actor) -> None:
+    """``unit_of_work``'s start: the transaction, the user and actor named, the user's change-log lock
+    taken; in one round trip when the values are safe to write into the text (ids and words are)."""
+    values = (str(user_id), actor.kind, str(actor.id) if actor.id else "", actor.request_id or "")
+    if all(SAFE.fullmatch(value) for value in values):
+        await raw.execute(BEGIN_AS_USER.format(*values))
+    else:
+        await raw.execute("BEGIN")
+        await raw.fetchval(RAW_WRITE_AS_USER, *values)
+
+
+async def _roll_back(raw: Any) -> None:
+    try:
+        await raw.execute("ROLLBACK")
+    except BaseException:
+        raw.terminate()  # never back to the pool inside a transaction
+        raise
 
 
 def _user_error(error: UserError, parts: tuple[tuple[str, str], ...]) -> dict[str, Any]:
