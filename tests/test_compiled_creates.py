@@ -14,16 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.ids import to_global_id
 from aurum.resources import Resources
 from aurum.settings import Settings
 from tests.conftest import register
 from tests.hierarchy import chain, make_task
-from tests.support import GraphQLClient, StatementCounter
+from tests.support import GraphQLClient, StatementCounter, uuid_of
 from tests.test_client_operations import operation
 from tests.test_compiled_differential import answered
-from tests.test_realtime import app_server
+from tests.test_realtime import app_server, listen, origin, what
+from tests.ws import signed_in
+
+__all__ = ["origin"]  # the realtime tests' session cursor, as a fixture here too
 
 TASK_LEAVES = (
     "id name description status kanbanColumn priority dueDate dueTime reminderAt estimatedMinutes energy"
@@ -47,7 +52,7 @@ DOCUMENTS = {
         fragment E on UserError { message field }""",
     "no task": "mutation($input: TaskCreateInput!) { taskCreate(input: $input) { userErrors { code } } }",
 }
-INPUTS = {
+INPUTS: dict[str, dict[str, Any]] = {
     "a name": {"name": "Write"},
     "every column": {
         "name": "Plan the week",
@@ -68,7 +73,7 @@ INPUTS = {
     "nulls": {"name": "Nulls", "description": None, "dueDate": None, "energy": None, "sortOrder": None},
 }
 LEFT = "mutation($input: TaskCreateInput!) {{ taskCreate(input: $input) {{ task {{ {} }} }} }}"
-REFUSED = {
+REFUSED: dict[str, dict[str, Any]] = {
     "no name": {"name": ""},
     "a long name": {"name": "x" * 201},
     "a due time alone": {"name": "Late", "dueTime": "10:00"},
@@ -181,7 +186,7 @@ async def test_what_the_compiled_path_leaves_to_the_resolvers_still_works(
     client, project = person
     compiled, _ = servers
     parent = await make_task(client, project, "Parent")
-    cases = [
+    cases: list[tuple[str, dict[str, Any]]] = [
         (DOCUMENTS["the client's"], {"parentId": parent}),
         (DOCUMENTS["the client's"], {"dependencyIds": [parent]}),
         (DOCUMENTS["the client's"], {"recurrence": {"frequency": "DAILY"}, "dueDate": "2030-01-01"}),
@@ -230,3 +235,29 @@ async def test_a_compiled_create_takes_one_statement_past_its_begin(
             counted.append(statements.count)
         assert counted[0] == count, statements.statements
         assert counted[1] > counted[0]
+
+
+async def test_the_change_log_and_subscribers_hear_of_a_compiled_create(
+    server_url: str, alice: GraphQLClient, origin: str, owner: AsyncEngine
+) -> None:
+    """The event is the resolvers' (its actor and request id named by the BEGIN), and it is announced."""
+    *_, project = await chain(alice)
+    async with signed_in(server_url, alice.token or "") as ws:
+        op, _ = await listen(ws, alice, origin)
+        made = await alice.post(
+            DOCUMENTS["the bench's"],
+            {"input": {"projectId": project, "name": "Heard"}},
+            **{"x-request-id": "Req0123456789"},
+        )
+        task = made.json()["data"]["taskCreate"]["task"]["id"]
+        [created] = await ws.changes(op, 1)
+        assert what(created) == ("CREATED", "TASK", task)
+        assert created["node"] == {"__typename": "Task", "id": task, "name": "Heard"}
+    async with owner.connect() as connection:
+        logged = (
+            await connection.execute(
+                sql("SELECT actor_type, actor_id, request_id FROM events WHERE entity_id = :id"),
+                {"id": uuid_of(task, "Task")},
+            )
+        ).all()
+    assert [tuple(row) for row in logged] == [("user", uuid_of(alice.user_id), "Req0123456789")]

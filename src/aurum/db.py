@@ -95,6 +95,26 @@ async def raw_transaction(engine: AsyncEngine, *, readonly: bool = False) -> Asy
 
 
 @asynccontextmanager
+async def raw_transaction_as(engine: AsyncEngine, user_id: uuid.UUID) -> AsyncIterator[Any]:
+    """``raw_transaction`` acting for ``user_id``: the transaction and the user named in one round trip,
+    committed when the block ends, rolled back on any error."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute(f"BEGIN; SELECT set_config('app.user_id', '{uuid.UUID(str(user_id))}', true)")
+        try:
+            yield raw
+        except BaseException:
+            try:
+                await raw.execute("ROLLBACK")
+            except BaseException:
+                raw.terminate()  # never back to the pool inside a transaction
+                raise
+            raise
+        await raw.execute("COMMIT")
+
+
+@asynccontextmanager
 async def raw_read_as(engine: AsyncEngine, user_id: uuid.UUID) -> AsyncIterator[Any]:
     """A pooled connection's asyncpg connection in a read-only transaction acting for ``user_id``: the
     transaction and the user named in one round trip (the id, a UUID, is safe to write into the text)."""

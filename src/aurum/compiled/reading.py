@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from strawberry.types.arguments import convert_arguments
 
 from aurum.compiled.entities import Entity
 from aurum.compiled.plan import (
+    COMPUTED_COLUMNS,
     Computed,
     ConnectionPlan,
     NodeRoot,
@@ -263,7 +265,8 @@ class Reading:
         if kind == "isOverdue":
             return _overdue(rows, layout, await self.zone(), self.now)
         if kind == "recurrence":
-            return [_recurrence(recurrence_of(_Named(row, layout)), field.parts) for row in rows]
+            named = [SimpleNamespace(**{n: row[layout[n]] for n in COMPUTED_COLUMNS[kind]}) for row in rows]
+            return [_recurrence(recurrence_of(columns), field.parts) for columns in named]
         if kind in ("progress", "completionPercent"):
             level = PROGRESS_LEVELS[entity.name]
             rows = await self._read(("progress", level), lambda: progress_statement(level), ids=ids)
@@ -313,19 +316,6 @@ class Reading:
             found.update(((type_name, object_id), answer) for object_id, answer in objects.items())
         answers = [found.get(w) for w in wanted]
         return answers if field.many else answers[0]
-
-
-class _Named:
-    """A row read by position, its columns by name (for the domains' functions of a row)."""
-
-    __slots__ = ("layout", "row")
-
-    def __init__(self, row: Any, layout: Layout) -> None:
-        self.row = row
-        self.layout = layout
-
-    def __getattr__(self, name: str) -> Any:
-        return self.row[self.layout[name]]
 
 
 def _columns(plan: ConnectionPlan) -> set[str]:
