@@ -136,7 +136,10 @@ class CompiledReads:
         if self.creates is None:
             limits = self.limits
             self.creates = Creates(self.schema, self._statements(context), limits.timeout, limits.rows)
-        given, cost = self.creates.input_of(plan, variables), plan.cost
+        try:
+            given, cost = self.creates.input_of(plan, variables), plan.cost
+        except GraphQLError:
+            return None  # the resolvers say what is wrong with the arguments
         if given is None or cost > self.limits.cost or self.ledger.over(context.user_id, self.limits.budget):
             return None  # the resolvers make it, or refuse it with their words for it
         self.ledger.charge(context.resources.redis, context.user_id, cost)  # as the resolvers charge it
