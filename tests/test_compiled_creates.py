@@ -72,6 +72,7 @@ INPUTS: dict[str, dict[str, Any]] = {
     "a reminder with an offset": {"name": "Call", "reminderAt": "2030-03-04T05:06:07+02:00"},
     "nulls": {"name": "Nulls", "description": None, "dueDate": None, "energy": None, "sortOrder": None},
 }
+LOGGED = "SELECT actor_type, actor_id, request_id FROM events WHERE entity_id = :id"
 LEFT = "mutation($input: TaskCreateInput!) {{ taskCreate(input: $input) {{ task {{ {} }} }} }}"
 REFUSED: dict[str, dict[str, Any]] = {
     "no name": {"name": ""},
@@ -256,8 +257,56 @@ async def test_the_change_log_and_subscribers_hear_of_a_compiled_create(
     async with owner.connect() as connection:
         logged = (
             await connection.execute(
-                sql("SELECT actor_type, actor_id, request_id FROM events WHERE entity_id = :id"),
+                sql(LOGGED),
                 {"id": uuid_of(task, "Task")},
             )
         ).all()
     assert [tuple(row) for row in logged] == [("user", uuid_of(alice.user_id), "Req0123456789")]
+
+
+async def test_a_create_past_its_time_is_stopped_and_leaves_nothing(
+    settings: Settings, resources: Resources, owner: AsyncEngine
+) -> None:
+    """Held up behind the user's change-log lock past the operation timeout, a create answers as the
+    resolvers do and writes nothing; the connection it had is fit for the next create."""
+    async with (
+        app_server(settings, resources, operation_timeout=0.5) as compiled_url,
+        app_server(settings, resources, operation_timeout=0.5, compiled_reads=False) as resolver_url,
+        httpx.AsyncClient(base_url=compiled_url, timeout=30) as compiled,
+        httpx.AsyncClient(base_url=resolver_url, timeout=30) as resolvers,
+    ):
+        client = await register(compiled)
+        *_, project = await chain(client)
+        text = DOCUMENTS["the bench's"]
+        async with owner.connect() as holder:
+            lock = "SELECT pg_advisory_lock(hashtextextended(:user, 4242))"
+            await holder.execute(sql(lock), {"user": str(uuid_of(client.user_id))})
+            stopped = [
+                await send(
+                    http, client, text, {"projectId": project, "name": "Late", "id": str(uuid.uuid4())}
+                )
+                for http in (compiled, resolvers)
+            ]
+            await holder.execute(sql("SELECT pg_advisory_unlock_all()"))
+            await holder.commit()
+        assert stopped[0].content == stopped[1].content
+        assert stopped[0].json()["errors"][0]["extensions"]["code"] == "OPERATION_TIMEOUT"
+        async with owner.connect() as connection:
+            late = "SELECT count(*) FROM tasks WHERE project_id = :project AND name = 'Late'"
+            assert await connection.scalar(sql(late), {"project": uuid_of(project, "Project")}) == 0
+        for _ in range(3):  # as many as the pool may have handed the stopped one
+            made = await send(compiled, client, text, {"projectId": project, "name": "On time"})
+            assert made.json()["data"]["taskCreate"]["userErrors"] == []
+
+
+async def test_a_keys_create_is_logged_as_the_keys(alice: GraphQLClient, owner: AsyncEngine) -> None:
+    *_, project = await chain(alice)
+    created = await alice.mutate(
+        "apiKeyCreate", {"name": "Writer", "scopes": ["READ", "WRITE"]}, "apiKey { id } secret"
+    )
+    writer = GraphQLClient(alice.http, created["secret"])
+    made = await writer.ok(DOCUMENTS["the bench's"], {"input": {"projectId": project, "name": "By key"}})
+    task = uuid_of(made["taskCreate"]["task"]["id"], "Task")
+    async with owner.connect() as connection:
+        logged = (await connection.execute(sql(LOGGED), {"id": task})).all()
+    assert [tuple(row)[:2] for row in logged] == [("api_key", uuid_of(created["apiKey"]["id"], "ApiKey"))]

@@ -288,7 +288,7 @@ class Creates:
 
 TASK_ID_ONLY = ObjectPlan(TASK, (), frozenset({"id"}))
 Checked = tuple[dict[str, Any], uuid.UUID, uuid.UUID | None]  # the columns, the project, the client's id
-SAFE = re.compile(r"[0-9A-Za-z-]*")  # what may be written into the text of a statement as it is
+SAFE = re.compile(r"[0-9A-Za-z_-]*")  # what may be written into the text of a statement as it is
 BEGIN_AS_USER = (
     "BEGIN; SELECT set_config('app.user_id', '{0}', true), set_config('app.actor', '{1}', true),"
     " set_config('app.actor_id', '{2}', true), set_config('app.request_id', '{3}', true),"
