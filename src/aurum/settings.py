@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
     # Fields of a query once every fragment spread is replaced by its fragment (aurum.graphql.limits).
     max_query_fields: int = Field(default=10_000, ge=100, le=1_000_000)
-    # Queries over the hierarchy read by the compiled path (aurum.compiled); false: all by the resolvers.
+    # Queries over the hierarchy read, and taskCreate made, by the compiled path (aurum.compiled); false:
+    # all by the resolvers.
     compiled_reads: bool = True
     # Seconds of work one query or mutation may take before it is stopped (OPERATION_TIMEOUT).
     operation_timeout: float = Field(default=10.0, ge=0.01, le=600)

@@ -17,7 +17,7 @@ import structlog
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from aurum.db import RAW_ACT_AS, raw_transaction
+from aurum.db import RAW_ACT_AS, raw_transaction_as
 
 if TYPE_CHECKING:
     from aurum.resources import Resources
@@ -54,11 +54,15 @@ async def announce_many(resources: Resources, user_ids: Iterable[uuid.UUID]) -> 
     """``announce`` for several users at once: one pooled connection, one transaction, one Redis round trip
     (raw asyncpg: this runs after every write). Returns the users whose scores are stale, with generation."""
     stale: list[tuple[uuid.UUID, int]] = []
+    users = sorted(set(user_ids))  # one order of row locks for every announcer
+    if not users:
+        return stale
     try:
-        async with raw_transaction(resources.engine) as raw:
+        async with raw_transaction_as(resources.engine, users[0]) as raw:
             wake_ups: list[bytes] = []
-            for user_id in sorted(set(user_ids)):  # one order of row locks for every announcer
-                await raw.fetchval(RAW_ACT_AS, str(user_id))
+            for user_id in users:
+                if user_id != users[0]:
+                    await raw.fetchval(RAW_ACT_AS, str(user_id))
                 found = await raw.fetchrow(MARK_UNANNOUNCED, user_id)
                 if found["last_id"] is not None:
                     wake_ups.append(wake_up(user_id, found["last_id"]))

@@ -152,7 +152,10 @@ class AurumSchema(strawberry.Schema):
         """A query the compiled path can read is answered there; anything else, and anything it leaves, by
         the resolvers."""
         if self.compiled is not None and query is not None and context_value is not None:
-            answer = await self.compiled.run(query, variable_values, context_value, operation_name)
+            writes = allowed_operation_types is None or OperationType.MUTATION in allowed_operation_types
+            answer = await self.compiled.run(
+                query, variable_values, context_value, operation_name, writes=writes
+            )
             if answer is not None:
                 return answer
         return await super().execute(
@@ -233,6 +236,7 @@ def build_schema(settings: Settings) -> AurumSchema:
 
         most = ReadLimits(
             ceiling=settings.query_cost_ceiling,
+            cost=settings.max_query_cost,
             rows=settings.max_query_rows,
             budget=settings.query_budget,
             timeout=settings.operation_timeout,
