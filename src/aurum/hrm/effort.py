@@ -29,9 +29,7 @@ def task_minutes(task: TaskFacts) -> int:
     return task.estimated_minutes or typical_minutes(task)
 
 
-def working_minutes(preferences: Preferences, zone: ZoneInfo, start: datetime, end: datetime) -> float:
-    """The person's working minutes between two moments, from their work days and hours in their time zone
-    (a shift ending at or before it starts runs past midnight, as in ``Preferences.weekly_work_minutes``)."""
+def _day_by_day(preferences: Preferences, zone: ZoneInfo, start: datetime, end: datetime) -> float:
     total = 0.0
     day = start.astimezone(zone).date() - timedelta(days=1)  # yesterday's night shift may still be running
     while day <= end.astimezone(zone).date():
@@ -43,6 +41,29 @@ def working_minutes(preferences: Preferences, zone: ZoneInfo, start: datetime, e
             total += max(0.0, (high - low).total_seconds() / 60)  # in UTC: real minutes across DST changes
         day += timedelta(days=1)
     return total
+
+
+def working_minutes(preferences: Preferences, zone: ZoneInfo, start: datetime, end: datetime) -> float:
+    """The person's working minutes between two moments, from their work days and hours in their time zone
+    (a shift ending at or before it starts runs past midnight, as in ``Preferences.weekly_work_minutes``).
+    Far-off moments are counted by whole weeks between a first and a last week counted day by day, so a due
+    date a year away costs what one a fortnight away does (a DST change inside those whole weeks is
+    counted as the wall clock, not the real minutes)."""
+    if end <= start:
+        return 0.0
+    start, end = start.astimezone(zone), end.astimezone(zone)  # weeks by the wall clock, across DST
+    span = end.replace(tzinfo=None) - start.replace(tzinfo=None)
+    if span <= timedelta(days=21):
+        return _day_by_day(preferences, zone, start, end)
+    weeks = (span - timedelta(days=14)) // timedelta(days=7)
+    first_end = start + timedelta(days=7)
+    last_start = first_end + timedelta(days=7 * weeks)
+    middle = weeks * preferences.weekly_work_minutes
+    return (
+        _day_by_day(preferences, zone, start, first_end)
+        + middle
+        + _day_by_day(preferences, zone, last_start, end)
+    )
 
 
 def daily_work_minutes(preferences: Preferences) -> float:
