@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +105,9 @@ async def plan_for(
     return Following(plan, arguments.get("after"), arguments.get("entityTypes"))
 
 
-async def render(schema: strawberry.Schema, plan: Plan, change: Change, context: Context) -> str:
-    """The ``payload`` of a ``next`` message for this change, as JSON text."""
+def render(schema: strawberry.Schema, plan: Plan, change: Change, context: Context) -> str | Awaitable[str]:
+    """The ``payload`` of a ``next`` message for this change, as JSON text: at once when the selection
+    resolves nothing asynchronously (no ``node``), else once its resolvers are done."""
     event = ChangeEvent.of(change)
     executor = Executor.build(
         schema._schema, plan.document, event, context.fresh(), plan.variables, plan.operation_name
@@ -114,8 +115,12 @@ async def render(schema: strawberry.Schema, plan: Plan, change: Change, context:
     assert not isinstance(executor, list), executor  # the plan was built from the same arguments
     result = execute_subscription_event(executor)
     if inspect.isawaitable(result):
-        result = await result
+        return _encoded(result, context.request_id)
     return encode(result, context.request_id)
+
+
+async def _encoded(result: Awaitable[ExecutionResult], request_id: str) -> str:
+    return encode(await result, request_id)
 
 
 def encode(result: ExecutionResult, request_id: str) -> str:
