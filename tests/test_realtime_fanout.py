@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aurum.events.publish import announce_many
 from aurum.realtime.reading import read_changes
 from aurum.resources import Resources
-from tests.hierarchy import make_pillar
+from tests.hierarchy import act, make_pillar
 from tests.support import GraphQLClient, uuid_of
 from tests.test_realtime_scale import last_cursor
 from tests.ws import GraphQLSocket, signed_in
@@ -145,3 +145,59 @@ async def test_announcing_marks_every_users_events_in_one_round(
             {"users": [alice_id, bob_id]},
         )
     assert unmarked == 0
+
+
+SELECTIONS = [
+    "cursor operation entityType entityId changedFields occurredAt __typename",
+    "a: entityId b: cursor entityId __typename",
+    "cursor cursor operation x: operation changedFields",
+]
+
+
+def payload_text(raw: str) -> str:
+    """The payload of a ``next`` message, as the bytes the server wrote."""
+    head, _, rest = raw.partition('"payload":')
+    assert head.startswith('{"id":'), raw
+    assert rest.endswith("}"), raw
+    return rest[:-1]
+
+
+async def test_a_payload_of_the_changes_own_fields_is_what_graphql_core_gives(
+    server_url: str, alice: GraphQLClient, owner: AsyncEngine
+) -> None:
+    """The same selections built by aurum.realtime.payload and, with an always-true directive on each field
+    (which keeps them from it), by graphql-core: byte for byte, for each kind of change."""
+    documents = []
+    for selection in SELECTIONS:
+        included = " ".join(
+            part if part.endswith(":") else f"{part} @include(if: true)" for part in selection.split(" ")
+        )
+        for root in ("recordChanged", "changed: recordChanged"):
+            documents.append(
+                (
+                    f"subscription($after: String) {{ {root}(after: $after) {{ {selection} }} }}",
+                    f"subscription($after: String) {{ {root}(after: $after) {{ {included} }} }}",
+                )
+            )
+    async with sockets(server_url, alice, 2) as (built, executed):
+        after = await last_cursor(owner, alice)
+        for lean, full in documents:
+            await built.subscribe(lean, {"after": after})
+            await executed.subscribe(full, {"after": after})
+        pillar = await make_pillar(alice, name="Before")
+        renamed = await alice.mutate("pillarUpdate", {"id": pillar, "name": "After"}, "pillar { id }")
+        assert renamed["userErrors"] == []
+        assert (await act(alice, "pillarDelete", {"id": pillar}, "deletedId"))["userErrors"] == []
+        count = 3 * len(documents)
+        left, right = await raw_next(built, count), await raw_next(executed, count)
+    by_operation: dict[str, list[str]] = {}
+    for texts in (left, right):
+        for raw in texts:
+            by_operation.setdefault(json.loads(raw)["id"], []).append(payload_text(raw))
+    assert len(by_operation) == len(documents)
+    for operation, payloads in by_operation.items():
+        assert payloads[:3] == payloads[3:], operation
+    first = json.loads(by_operation["1"][1])["data"]["recordChanged"]
+    assert first["operation"] == "UPDATED"
+    assert first["changedFields"] == ["name"]
+    assert first["__typename"] == "ChangeEvent"

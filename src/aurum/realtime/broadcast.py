@@ -37,6 +37,7 @@ from aurum.graphql.context import Context
 from aurum.graphql.documents import documents_of
 from aurum.graphql.extensions import format_error
 from aurum.realtime.graphql import ChangeEvent, EntityType
+from aurum.realtime.payload import ScalarSelection, scalar_selection
 from aurum.realtime.reading import Change
 
 ROOT_FIELD = "recordChanged"
@@ -51,6 +52,7 @@ class Plan:
     operation_name: str | None
     variables: dict[str, Any] | None
     key: Hashable  # what its payload depends on besides the change and the user
+    scalars: ScalarSelection | None  # the change's own fields only: built without graphql-core
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +103,16 @@ async def plan_for(
     key = (query, operation_name, payload_variables, principal.api_key_id is None, principal.scopes)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = Plan(query, document, operation_name, variables, key)
+        scalars = scalar_selection(root, document)
+        plan = _PLANS[key] = Plan(query, document, operation_name, variables, key, scalars)
     return Following(plan, arguments.get("after"), arguments.get("entityTypes"))
 
 
 def render(schema: strawberry.Schema, plan: Plan, change: Change, context: Context) -> str | Awaitable[str]:
     """The ``payload`` of a ``next`` message for this change, as JSON text: at once when the selection
     resolves nothing asynchronously (no ``node``), else once its resolvers are done."""
+    if plan.scalars is not None:
+        return plan.scalars.payload(change)
     event = ChangeEvent.of(change)
     executor = Executor.build(
         schema._schema, plan.document, event, context.fresh(), plan.variables, plan.operation_name
