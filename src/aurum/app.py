@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aurum.account.routes import download_export
 from aurum.auth import google
 from aurum.calendar.routes import calendar_feed
+from aurum.db import fill_pool
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.hrm.registry import verify_rules
@@ -106,6 +107,7 @@ def build_app(
                 await stack.enter_async_context(running_worker(opened))  # it verifies the rules too
             else:
                 await verify_rules(opened.sessionmaker)
+            await fill_pool(opened.engine, opened.settings.db_pool_size)
             hub = Hub(opened)
             await hub.start()
             stack.push_async_callback(hub.stop)

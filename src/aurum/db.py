@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,3 +186,14 @@ async def read_session(
         if user_id is not None:
             await act_as(session, user_id)
         yield session
+
+
+async def fill_pool(engine: AsyncEngine, size: int, within: float = 5.0) -> None:
+    """Open the pool's connections now rather than in the first burst that needs them all at once, where
+    each connect and driver set-up (a few round trips) lands on the requests waiting for it. Best effort:
+    a database away now is met again on the first checkout, and one that does not answer holds start-up for
+    ``within`` seconds at most."""
+    async with AsyncExitStack() as stack:  # all held at once, so that each is a connection of its own
+        opening = [stack.enter_async_context(engine.connect()) for _ in range(size)]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*opening, return_exceptions=True), within)
