@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.hierarchy import make_area, make_pillar, make_project, make_task
+from tests.hierarchy import chain, make_area, make_pillar, make_project, make_task
 from tests.support import GraphQLClient
 
 ZONE = ZoneInfo("Asia/Tokyo")
@@ -166,3 +166,58 @@ async def test_bad_horizons_are_refused_with_the_argument_named(alice: GraphQLCl
         [error] = body["errors"]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
         assert field in error["message"]
+
+
+async def test_start_dates_and_snoozes_keep_work_out_until_then(alice: GraphQLClient) -> None:
+    await mornings_in_tokyo(alice)
+    monday = next_monday()
+    _, _, project = await chain(alice)
+    wednesday = monday + timedelta(days=2)
+    later = await make_task(alice, project, "Later", estimatedMinutes=60, startDate=wednesday.isoformat())
+    snoozed = datetime.combine(monday + timedelta(days=30), time(9), ZONE).isoformat()
+    away = await make_task(alice, project, "Away", estimatedMinutes=30, deferUntil=snoozed)
+    plan = await the_plan(alice, monday, 5)
+    assert all(local(b["start"]).date() >= wednesday for b in blocks_of(plan, later))
+    assert blocks_of(plan, later)
+    unscheduled = {u["task"]["id"]: u["reason"] for u in plan["unscheduled"]}
+    assert unscheduled[away].startswith("deferred past the plan")
+    names = [i["task"]["name"] for i in (await alice.ok("{ today(limit: 10) { task { name } } }"))["today"]]
+    assert "Away" not in names
+    naive = await alice.mutate(
+        "taskCreate",
+        {"projectId": project, "name": "Naive", "deferUntil": "2030-01-01T09:00:00"},
+        "task { id }",
+    )
+    assert [(e["field"], e["code"]) for e in naive["userErrors"]] == [
+        (["input", "deferUntil"], "BAD_USER_INPUT")
+    ]
+
+
+COMMIT = """mutation($input: PlanCommitInput!) { planCommit(input: $input) {
+  changedTasks plan { blocks { task { id } start end } } userErrors { code } } }"""
+SCHEDULED = "query($id: ID!) { node(id: $id) { ... on Task { scheduledStart scheduledEnd version } } }"
+
+
+async def test_a_kept_plan_schedules_tasks_and_replanning_keeps_its_blocks(alice: GraphQLClient) -> None:
+    await mornings_in_tokyo(alice)
+    monday = next_monday()
+    _, _, project = await chain(alice)
+    tasks = [await make_task(alice, project, f"Chapter {n}", estimatedMinutes=90) for n in range(4)]
+    before = (await alice.ok(SCHEDULED, {"id": tasks[0]}))["node"]
+    assert before["scheduledStart"] is None
+    kept = (await alice.ok(COMMIT, {"input": {"start": monday.isoformat(), "days": 3}}))["planCommit"]
+    assert kept["userErrors"] == []
+    assert kept["changedTasks"] == 4
+    first = {(b["task"]["id"], b["start"], b["end"]) for b in kept["plan"]["blocks"]}
+    for task in tasks:
+        mine = sorted((s, e) for t, s, e in first if t == task)
+        node = (await alice.ok(SCHEDULED, {"id": task}))["node"]
+        assert local(node["scheduledStart"]) == local(mine[0][0])
+        assert local(node["scheduledEnd"]) == local(mine[-1][1])
+    assert (await alice.ok(SCHEDULED, {"id": tasks[0]}))["node"]["version"] > before["version"]
+
+    await make_task(alice, project, "Urgent call", estimatedMinutes=30, priority="URGENT")
+    again = {(b["task"]["id"], b["start"], b["end"]) for b in (await the_plan(alice, monday, 3))["blocks"]}
+    assert len(first - again) <= 1  # a small change moves few kept blocks
+    unchanged = (await alice.ok(COMMIT, {"input": {"start": monday.isoformat(), "days": 3}}))["planCommit"]
+    assert unchanged["changedTasks"] <= 2

@@ -6,6 +6,7 @@ from aurum.area.model import Area
 from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
 from aurum.calendar.model import Calendar, CalendarFeed  # noqa: F401  (busy time, feeds)
 from aurum.events.model import Event
+from aurum.hrm.kept_plan import PlanBlock  # noqa: F401  (kept plans)
 from aurum.hrm.model import (  # noqa: F401  (the HRM tables)
     AiUsage,
     AnalysisRun,

@@ -38,7 +38,7 @@ from aurum.graphql.limits import Limits
 from aurum.graphql.node import NodeQuery
 from aurum.hrm.graphql.insights import InsightMutation, InsightQuery
 from aurum.hrm.graphql.live import HrmSubscription
-from aurum.hrm.graphql.plan import PlanQuery
+from aurum.hrm.graphql.plan import PlanMutation, PlanQuery
 from aurum.hrm.graphql.runs import AnalysisRunQuery
 from aurum.hrm.graphql.scores import ScoreQuery
 from aurum.hrm.graphql.settings import HrmSettingsMutation, HrmSettingsQuery
@@ -107,6 +107,7 @@ Mutation = described(
             ProjectMutation,
             TaskMutation,
             CalendarMutation,
+            PlanMutation,
             TimeEntryMutation,
             JournalMutation,
             OnboardingMutation,

@@ -20,11 +20,13 @@ from aurum.calendar.service import busy_time
 from aurum.hrm.effort import typical_minutes as typical
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.gather import gather, preferences_of
+from aurum.hrm.kept_plan import kept_blocks
 from aurum.hrm.preferences import Preferences
 from aurum.hrm.scoring import current_scores
 from aurum.planning import (
     EnergyPattern,
     Horizon,
+    KeptBlock,
     Plan,
     PlanRequest,
     PlanTask,
@@ -81,14 +83,22 @@ def _left_out(snapshot: Snapshot, task: TaskFacts, planned: set[uuid.UUID]) -> s
     return None
 
 
-def plan_task(snapshot: Snapshot, task: TaskFacts, priority: float, effort: Effort = NO_EFFORT) -> PlanTask:
+def plan_task(
+    snapshot: Snapshot,
+    task: TaskFacts,
+    priority: float,
+    effort: Effort = NO_EFFORT,
+    kept: tuple[KeptBlock, ...] = (),
+) -> PlanTask:
     due = None if task.due_date is None else due_moment(task.due_date, task.due_time, snapshot.zone)
     return PlanTask(
         id=task.id,
         remaining_minutes=remaining_minutes(task, effort),
         priority=priority,
         due=due,
+        not_before=task.not_before(snapshot.zone),
         depends_on=task.open_dependency_ids,
+        kept=kept,
         deep_work=task.energy == "high" or task.category == "deep_work",
         name=task.name,
     )
@@ -124,11 +134,15 @@ def request_of(
     days: int,
     time_limit: timedelta,
     effort: Effort = NO_EFFORT,
+    kept: Mapping[uuid.UUID, tuple[KeptBlock, ...]] | None = None,
 ) -> PlanRequest:
     preferences: Preferences = snapshot.preferences
     return PlanRequest(
         horizon=Horizon(start, days, snapshot.zone, earliest=snapshot.now),
-        tasks=tuple(plan_task(snapshot, t, priorities.get(t.id, 0.0), effort) for t in tasks),
+        tasks=tuple(
+            plan_task(snapshot, t, priorities.get(t.id, 0.0), effort, (kept or {}).get(t.id, ()))
+            for t in tasks
+        ),
         work=WorkTime(preferences.work_start, preferences.work_end, frozenset(preferences.work_days)),
         energy=EnergyPattern(preferences.energy_pattern),
         time_limit=time_limit,
@@ -153,8 +167,9 @@ async def prepare_plan(
     priorities = {task_id: score.value for task_id, score in scores.items()}
     tasks, aside = choose(snapshot, priorities)
     effort = await effort_of(session, user_id, [t.id for t in tasks])
-    request = request_of(snapshot, tasks, priorities, start, days, time_limit, effort)
     opens = datetime.combine(start, time(), snapshot.zone)
+    kept = await kept_blocks(session, user_id, opens, opens + timedelta(days=days))
+    request = request_of(snapshot, tasks, priorities, start, days, time_limit, effort, kept)
     closes = opens + timedelta(days=days + LOOKAHEAD_DAYS)  # deadlines past the plan are judged too
     busy = await busy_time(session, user_id, opens, closes, snapshot.zone)
     request = replace(request, busy=tuple((b.start, b.end) for b in busy))

@@ -85,10 +85,18 @@ class TaskFacts:
     open_dependency_ids: tuple[uuid.UUID, ...] = ()  # of those, the ones still open
     feedback: str | None = None  # the person's latest verdict on its priority: CORRECT | TOO_HIGH | TOO_LOW
     feedback_target: float | None = None  # the score that verdict holds it under (TOO_HIGH) or over (TOO_LOW)
+    start_date: date | None = None  # work on it can start that day (the person's zone)
+    defer_until: datetime | None = None  # snoozed until then
 
     @property
     def is_open(self) -> bool:
         return self.status not in ("completed", "skipped")
+
+    def not_before(self, zone: ZoneInfo) -> datetime | None:
+        """When work on it can start, if not now: its start day's midnight or its snooze, the later."""
+        start = None if self.start_date is None else datetime.combine(self.start_date, time(), zone)
+        moments = [m for m in (start, self.defer_until) if m is not None]
+        return max(moments) if moments else None
 
     @property
     def is_setup(self) -> bool:

@@ -158,6 +158,8 @@ def task_of(row: Any) -> TaskFacts:
         open_dependency_ids=tuple(i for i in (row.open_ids or ()) if i is not None),
         feedback=row.feedback.upper() if row.feedback else None,
         feedback_target=row.feedback_target,
+        start_date=row.start_date,
+        defer_until=row.defer_until,
     )
 
 

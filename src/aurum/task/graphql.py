@@ -167,6 +167,12 @@ class Task(Node):
     priority: Priority = strawberry.field(description="How pressing it is.")
     due_date: date | None = strawberry.field(description="The day it is due, in the viewer's time zone.")
     reminder_at: datetime | None = strawberry.field(description="When to remind the person.")
+    start_date: date | None = strawberry.field(description="The day work on it can start.")
+    defer_until: datetime | None = strawberry.field(description="Snoozed until then.")
+    scheduled_start: datetime | None = strawberry.field(
+        description="Where the kept plan (planCommit) starts its first block."
+    )
+    scheduled_end: datetime | None = strawberry.field(description="Where the kept plan ends its last block.")
     estimated_minutes: int | None = strawberry.field(description="The expected effort in minutes.")
     energy: Energy | None = strawberry.field(description="How much energy it takes.")
     category: TaskCategory | None = strawberry.field(description="The kind of work.")
@@ -214,6 +220,10 @@ class Task(Node):
             priority=Priority(row.priority),
             due_date=row.due_date,
             reminder_at=row.reminder_at,
+            start_date=row.start_date,
+            defer_until=row.defer_until,
+            scheduled_start=row.scheduled_start,
+            scheduled_end=row.scheduled_end,
             estimated_minutes=row.estimated_minutes,
             energy=Energy(row.energy) if row.energy else None,
             category=TaskCategory(row.category) if row.category else None,

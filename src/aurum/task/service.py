@@ -41,7 +41,14 @@ CHECKS: dict[str, Any] = {
     "estimated_minutes": nullable(lambda v, f: int_range(v, f, 1, 10080)),
     "sort_order": SORT_ORDER,
     "subtasks_required": NOT_NULL,
+    "defer_until": nullable(lambda v, f: aware(v, f)),
 }
+
+
+def aware(moment: datetime, field: list[str]) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput("Give the moment with its UTC offset, such as 2026-05-01T09:00:00+02:00", field)
+    return moment
 
 
 def _now() -> datetime:
@@ -273,6 +280,7 @@ async def _follow(uow: UnitOfWork, task: Task) -> None:
         "due_date": due,
         "due_time": task.due_time,
         "reminder_at": reminder,
+        "start_date": None if task.start_date is None else task.start_date + (due - task.due_date),
         "estimated_minutes": task.estimated_minutes,
         "energy": task.energy,
         "category": task.category,

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import select
 from strawberry import Info
 
-from aurum.errors import InvalidInput
+from aurum.db import UnitOfWork
+from aurum.errors import DomainError, InvalidInput
 from aurum.graphql.context import Context
+from aurum.graphql.mutations import run_mutation
+from aurum.graphql.types import Input, UserError
 from aurum.hrm import scoring
 from aurum.hrm.day_plan import MAX_DAYS, Planned, prepare_plan, solve
+from aurum.hrm.kept_plan import keep
 from aurum.models import readable, table_of
 from aurum.planning import Solver
 from aurum.task.model import Task as TaskModel
@@ -149,18 +153,67 @@ def checked_horizon(start: date | None, days: int, today: date) -> date:
     return first
 
 
-async def viewer_plan(info: Info[Context, None], start: date | None, days: int) -> Plan:
+async def planned_for(info: Info[Context, None], start: date | None, days: int) -> tuple[Planned, date]:
     ctx = info.context
     now, zone = scoring.clock(), await ctx.timezone()
     first = checked_horizon(start, days, now.astimezone(zone).date())
     limit = timedelta(seconds=ctx.resources.settings.plan_time_limit)
     async with ctx.reading() as session:
         prepared = await prepare_plan(session, ctx.user_id, first, days, now, limit)
-    planned = await solve(prepared)
+    return await solve(prepared), first
+
+
+async def answered(info: Info[Context, None], planned: Planned) -> Plan:
     found = planned.plan
     named = {b.task_id for b in found.blocks} | {u.task_id for u in found.unscheduled}
     named |= {r.task_id for r in found.at_risk}
     return assembled(planned, await _tasks(info, sorted(named)))
+
+
+async def viewer_plan(info: Info[Context, None], start: date | None, days: int) -> Plan:
+    planned, _ = await planned_for(info, start, days)
+    return await answered(info, planned)
+
+
+@strawberry.input(description="The days to plan and keep.")
+class PlanCommitInput:
+    start: date | None = strawberry.field(default=None, description="The first day (default: today).")
+    days: int = strawberry.field(default=1, description=f"How many days, 1–{MAX_DAYS}.")
+
+
+@strawberry.type(description="The plan as kept.")
+class PlanPayload:
+    plan: Plan | None = strawberry.field(description="The plan kept.")
+    changed_tasks: int = strawberry.field(description="Tasks whose scheduled span changed.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was kept, if so.")
+
+
+async def commit_plan(info: Info[Context, None], given: PlanCommitInput) -> PlanPayload:
+    try:
+        planned, first = await planned_for(info, given.start, given.days)
+    except DomainError as error:
+        return PlanPayload(plan=None, changed_tasks=0, user_errors=UserError.from_exception(error))
+    zone = await info.context.timezone()
+    opens = datetime.combine(first, time(), zone)
+    closes = opens + timedelta(days=given.days)
+
+    async def work(uow: UnitOfWork) -> int:
+        return await keep(uow.session, uow.user_id, planned.plan.blocks, opens, closes)
+
+    outcome = await run_mutation(info, work)
+    if outcome.value is None:
+        return PlanPayload(plan=None, changed_tasks=0, user_errors=outcome.errors)
+    return PlanPayload(plan=await answered(info, planned), changed_tasks=outcome.value, user_errors=[])
+
+
+@strawberry.type
+class PlanMutation:
+    @strawberry.mutation(
+        description="Plan the days and keep the plan: each task gets scheduledStart and scheduledEnd, and "
+        "later plans keep its blocks where they are unless something forces a move."
+    )
+    async def plan_commit(self, info: Info[Context, None], input: Input[PlanCommitInput]) -> PlanPayload:
+        return await commit_plan(info, input)
 
 
 @strawberry.type

@@ -151,6 +151,13 @@ async def _held_back(session: Any, ids: Sequence[uuid.UUID]) -> tuple[set[uuid.U
     return blocked, set((await session.execute(parents)).scalars())
 
 
+def _later(row: Any, now: datetime, today: date) -> bool:
+    """Not to be started yet: its start day is ahead, or it is snoozed."""
+    return (row.start_date is not None and row.start_date > today) or (
+        row.defer_until is not None and row.defer_until > now
+    )
+
+
 async def ranked_items(info: Info[Context, None], limit: int, *, waiting: bool) -> list[TodayItem]:
     """Today's tasks that can start now (``waiting``: those that wait for open work), most important first;
     a parent whose subtasks are open is done through them, so it is not listed beside them."""
@@ -166,7 +173,14 @@ async def ranked_items(info: Info[Context, None], limit: int, *, waiting: bool) 
         rows = {row.id: row for row in (await session.execute(_with_names(list(ranked)))).all()}
         blocked, parents = await _held_back(session, list(rows))
         explain = (await preferences_of(session, ctx.user_id, {})).show_reasoning
-    chosen = [task_id for task_id in rows if task_id not in parents and (task_id in blocked) == waiting]
+    today = now.astimezone(zone).date()
+    chosen = [
+        task_id
+        for task_id in rows
+        if task_id not in parents
+        and (task_id in blocked) == waiting
+        and not _later(rows[task_id], now, today)
+    ]
     chosen.sort(key=lambda task_id: meaning(rows[task_id], ranked[task_id]))
     return [
         TodayItem(
