@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, cast
 
 import pytest
@@ -131,6 +132,12 @@ async def fill(client: GraphQLClient, resources: Resources) -> None:
 
     assert (await import_calendar(client, "work.ics", (FILES / "work.ics").read_bytes()))["userErrors"] == []
     assert (await payload(client, "mutation { calendarFeedCreate { url userErrors { code } } }"))["url"]
+    monday = date.today() + timedelta(days=7 - date.today().weekday())  # a kept plan: its blocks
+    kept = (
+        "mutation($start: Date) { planCommit(input: {start: $start, days: 5})"
+        " { changedTasks userErrors { code } } }"
+    )
+    assert (await payload(client, kept, {"start": monday.isoformat()}))["changedTasks"] >= 1
     timer = (
         "mutation($id: ID!) { timeEntryStart(input: {taskId: $id}) { timeEntry { id } userErrors { code } } }"
     )

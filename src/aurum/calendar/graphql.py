@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 import strawberry
-from sqlalchemy import select
 from strawberry import Info
 from strawberry.file_uploads import Upload
 
@@ -20,8 +19,10 @@ from aurum.errors import DomainError, InvalidInput
 from aurum.graphql.context import Context
 from aurum.graphql.mutations import run_mutation
 from aurum.graphql.node import node_resolver
+from aurum.graphql.relations import row_by_id
 from aurum.graphql.types import DeletePayload, IdInput, Input, Node, UserError
 from aurum.ids import decode_id, to_global_id
+from aurum.models import table_of
 
 
 @strawberry.enum(description="Where a calendar's events come from.")
@@ -44,7 +45,7 @@ class Calendar(Node):
     created_at: datetime = strawberry.field(description="When it was added.")
 
     @classmethod
-    def from_row(cls, row: CalendarModel) -> Calendar:
+    def from_row(cls, row: Any) -> Calendar:
         return cls(
             id=strawberry.ID(to_global_id("Calendar", row.id)),
             name=row.name,
@@ -67,7 +68,7 @@ class CalendarFeed(Node):
     created_at: datetime = strawberry.field(description="When it was made.")
 
     @classmethod
-    def from_row(cls, row: CalendarFeedModel) -> CalendarFeed:
+    def from_row(cls, row: Any) -> CalendarFeed:
         return cls(
             id=strawberry.ID(to_global_id("CalendarFeed", row.id)),
             prefix=row.prefix,
@@ -114,23 +115,13 @@ class CalendarFeedPayload:
 
 @node_resolver("Calendar")
 async def calendar_by_id(info: Info[Context, None], calendar_id: uuid.UUID) -> Calendar | None:
-    async with info.context.reading() as session:
-        row = await session.scalar(
-            select(CalendarModel).where(
-                CalendarModel.id == calendar_id, CalendarModel.user_id == info.context.user_id
-            )
-        )
+    row = await row_by_id(info, table_of(CalendarModel), calendar_id)
     return Calendar.from_row(row) if row is not None else None
 
 
 @node_resolver("CalendarFeed")
 async def feed_by_id(info: Info[Context, None], feed_id: uuid.UUID) -> CalendarFeed | None:
-    async with info.context.reading() as session:
-        row = await session.scalar(
-            select(CalendarFeedModel).where(
-                CalendarFeedModel.id == feed_id, CalendarFeedModel.user_id == info.context.user_id
-            )
-        )
+    row = await row_by_id(info, table_of(CalendarFeedModel), feed_id)
     return CalendarFeed.from_row(row) if row is not None else None
 
 

@@ -7,17 +7,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry import Info
 
 from aurum.graphql.context import Context
 from aurum.graphql.mutations import run_mutation
 from aurum.graphql.node import node_resolver
+from aurum.graphql.relations import row_by_id
 from aurum.graphql.types import DeletePayload, IdInput, Input, Node, UserError
 from aurum.ids import decode_id, to_global_id
+from aurum.models import table_of
 from aurum.timetrack import service
 from aurum.timetrack.model import TimeEntry as TimeEntryModel
 
@@ -51,7 +52,7 @@ class TimeEntry(Node):
         return await task_by_id(info, self.task_uuid)
 
     @classmethod
-    def from_row(cls, row: TimeEntryModel, now: datetime) -> TimeEntry:
+    def from_row(cls, row: Any, now: datetime) -> TimeEntry:
         ends = row.ended_at or now
         return cls(
             id=strawberry.ID(to_global_id("TimeEntry", row.id)),
@@ -64,7 +65,7 @@ class TimeEntry(Node):
         )
 
 
-def converted(row: TimeEntryModel | None) -> TimeEntry | None:
+def converted(row: Any) -> TimeEntry | None:
     return TimeEntry.from_row(row, datetime.now(UTC)) if row is not None else None
 
 
@@ -107,13 +108,7 @@ async def entries(info: Info[Context, None], task_id: uuid.UUID) -> list[TimeEnt
 
 @node_resolver("TimeEntry")
 async def entry_by_id(info: Info[Context, None], entry_id: uuid.UUID) -> TimeEntry | None:
-    async with info.context.reading() as session:
-        row = await session.scalar(
-            select(TimeEntryModel).where(
-                TimeEntryModel.id == entry_id, TimeEntryModel.user_id == info.context.user_id
-            )
-        )
-    return converted(row)
+    return converted(await row_by_id(info, table_of(TimeEntryModel), entry_id))
 
 
 def _task_id(value: strawberry.ID) -> uuid.UUID:
