@@ -300,6 +300,10 @@ async def test_the_feed_carries_due_dates_and_can_be_revoked(
     _, _, bobs = await chain(bob)
     await make_task(bob, bobs, "Bob's secret", dueDate=soon)
 
+    monday = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    monday += timedelta(days=7 - monday.weekday())
+    commit = "mutation($start: Date) { planCommit(input: {start: $start, days: 5}) { changedTasks } }"
+    assert (await alice.ok(commit, {"start": monday.isoformat()}))["planCommit"]["changedTasks"] >= 1
     created = (await alice.ok(FEED))["calendarFeedCreate"]
     assert created["userErrors"] == []
     path = httpx.URL(created["url"]).path
@@ -309,7 +313,12 @@ async def test_the_feed_carries_due_dates_and_can_be_revoked(
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/calendar")
     feed = icalendar.Calendar.from_ical(answer.content)
-    events = {str(e["SUMMARY"]): e for e in feed.walk("VEVENT")}
+    everything = list(feed.walk("VEVENT"))
+    blocks = [e for e in everything if str(e["UID"]).startswith("block-")]
+    assert blocks  # the kept plan's blocks, busy time in the subscribing calendar
+    assert all(str(e["TRANSP"]) == "OPAQUE" for e in blocks)
+    assert {str(e["SUMMARY"]) for e in blocks} <= {"Send the invoice", "Renew the passport"}
+    events = {str(e["SUMMARY"]): e for e in everything if not str(e["UID"]).startswith("block-")}
     assert set(events) == {"Due: Send the invoice", "Due: Renew the passport"}
     invoice = events["Due: Send the invoice"]
     due = datetime.combine(date.fromisoformat(soon), time(17), ZoneInfo("Asia/Tokyo"))

@@ -14,10 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aurum.account.routes import download_export
 from aurum.auth import google
-from aurum.calendar.routes import calendar_feed
 from aurum.db import fill_pool
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
+from aurum.hrm.calendar_feed import calendar_feed
 from aurum.hrm.registry import verify_rules
 from aurum.logging import configure_logging
 from aurum.metrics import Measured, Metrics

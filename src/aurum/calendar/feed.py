@@ -110,7 +110,8 @@ def due_event(item: DueItem, zone: ZoneInfo) -> icalendar.Event:
 
 
 def block_event(item: BlockItem, index: int) -> icalendar.Event:
-    event = _event(f"block-{item.task_id}-{index}@aurum.life", item.name, item.project, item.updated_at)
+    uid = f"block-{item.task_id}-{item.start.astimezone(UTC):%Y%m%dT%H%M}@aurum.life"  # steady across reads
+    event = _event(uid, item.name, item.project, item.updated_at)
     event.add("dtstart", item.start.astimezone(UTC))
     event.add("dtend", item.end.astimezone(UTC))
     event.add("transp", "OPAQUE")

@@ -1,4 +1,5 @@
-"""``GET /calendar/<token>.ics``: the private feed, read by calendar apps that know only its URL."""
+"""``GET /calendar/<token>.ics``: the private feed of due dates and the kept plan, read by calendar apps that
+know only its URL (the HRM's side: it reads tasks and kept blocks; ``aurum.calendar.feed`` renders)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from starlette.responses import Response
 from aurum.area.model import Area
 from aurum.auth.model import User
 from aurum.auth.tokens import digest
-from aurum.calendar.feed import FEED_PREFIX, DueItem, render
+from aurum.calendar.feed import FEED_PREFIX, BlockItem, DueItem, render
 from aurum.db import read_session
+from aurum.hrm.kept_plan import PlanBlock
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
 from aurum.resources import Resources
@@ -61,6 +63,28 @@ async def due_items(session: AsyncSession, user_id: uuid.UUID, zone: ZoneInfo) -
     return [DueItem(r.id, r.name, r.project, r.due_date, r.due_time, r.updated_at) for r in rows]
 
 
+async def block_items(session: AsyncSession, user_id: uuid.UUID) -> list[BlockItem]:
+    """The kept plan's blocks from a week ago on (planCommit)."""
+    since = datetime.now(UTC) - timedelta(days=7)
+    statement = (
+        select(
+            PlanBlock.task_id,
+            Task.name,
+            Project.name.label("project"),
+            PlanBlock.starts_at,
+            PlanBlock.ends_at,
+            PlanBlock.updated_at,
+        )
+        .join(Task, Task.id == PlanBlock.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(PlanBlock.user_id == user_id, PlanBlock.ends_at >= since)
+        .order_by(PlanBlock.starts_at, PlanBlock.id)
+        .limit(MAX_ITEMS)
+    )
+    rows = (await session.execute(statement)).all()
+    return [BlockItem(r.task_id, r.name, r.project, r.starts_at, r.ends_at, r.updated_at) for r in rows]
+
+
 async def calendar_feed(request: Request) -> Response:
     resources: Resources = request.app.state.resources
     user_id = await feed_owner(resources, request.path_params["token"])
@@ -71,7 +95,8 @@ async def calendar_feed(request: Request) -> Response:
             await session.execute(select(User.display_name, User.timezone).where(User.id == user_id))
         ).one()
         zone = ZoneInfo(user.timezone)
-        body = render(f"Aurum Life: {user.display_name}", zone, await due_items(session, user_id, zone))
+        due, blocks = await due_items(session, user_id, zone), await block_items(session, user_id)
+        body = render(f"Aurum Life: {user.display_name}", zone, due, blocks)
     headers = {
         "cache-control": "private, max-age=300",
         "content-disposition": 'inline; filename="aurum-life.ics"',
