@@ -3,7 +3,8 @@
 (bench/realtime.py): mutation -> WebSocket delivery and memory per connection, the analysis benchmark
 (bench/analysis.py): analysisRequest -> insight delivered, rules-only and with a stand-in model, the hostile
 documents (bench/hostile.py), the planner (bench/planning.py) and writes as an account grows
-(bench/writes.py). ``python -m bench versus|realtime|analysis|hostile|planning|writes`` runs one part alone.
+(bench/writes.py). ``python -m bench versus|realtime|analysis|hostile|planning|writes`` runs one part alone
+(``realtime 1000`` only its 1,000-subscriber stage).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ async def everything() -> None:
 
 PARTS: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
     "analysis": analysis.main,
-    "realtime": realtime.main,
     "hostile": hostile.main,
     "versus": versus.main,
     "planning": planning.main,
@@ -38,14 +38,16 @@ PARTS: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
 
 
 def run(arguments: list[str]) -> None:
-    if arguments[:1] == ["writes"]:  # the one part taking numbers (see bench.writes.main)
+    if arguments[:1] == ["writes"]:  # the parts taking numbers (see bench.writes.main, bench.realtime.main)
         asyncio.run(writes.main(arguments[1:]))
+    elif arguments[:1] == ["realtime"]:
+        asyncio.run(realtime.main(arguments[1:]))
     elif not arguments:
         asyncio.run(everything())
     elif arguments[0] in PARTS and len(arguments) == 1:
         asyncio.run(PARTS[arguments[0]]())
     else:
-        sys.exit(f"usage: python -m bench [{'|'.join([*PARTS, 'writes'])}]")
+        sys.exit(f"usage: python -m bench [{'|'.join([*PARTS, 'realtime', 'writes'])}]")
 
 
 if __name__ == "__main__":

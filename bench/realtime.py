@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -502,8 +502,9 @@ async def stage(
     )
 
 
-async def measure() -> dict[str, Any]:
-    largest = max(SIZES)
+async def measure(sizes: Sequence[int] = SIZES) -> dict[str, Any]:
+    """A stage at each number of subscribers (multiples of 20, ascending); full bursts at the last."""
+    largest = max(sizes)
     raise_fd_limit(2 * largest + 1024)  # the client processes inherit it
     config = {
         "processes": PROCESSES,
@@ -563,7 +564,7 @@ async def measure() -> dict[str, Any]:
 
             stages: list[Stage] = []
             present = 0
-            for size in SIZES:
+            for size in sizes:
                 count = size // SOCKETS_PER_USER
                 held = stages[-1].connections if stages else [0] * PROCESSES
                 stages.append(await stage(run, users[present:count], users[:count], held, size == largest))
@@ -577,9 +578,13 @@ async def measure() -> dict[str, Any]:
     return result
 
 
-async def main() -> None:
-    report(await measure())
+async def main(arguments: Sequence[str] = ()) -> None:
+    """``python -m bench realtime [SUBSCRIBERS ...]``: by default 1,000 then 10,000."""
+    sizes = tuple(int(a) for a in arguments) or SIZES
+    if list(sizes) != sorted(sizes) or any(s <= 0 or s % SOCKETS_PER_USER for s in sizes):
+        raise SystemExit(f"subscriber counts must ascend, each a multiple of {SOCKETS_PER_USER}")
+    report(await measure(sizes))
 
 
 if __name__ == "__main__":  # the realtime part alone: python -m bench.realtime
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -9,6 +9,7 @@ import functools
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,7 +82,7 @@ class Profiler:
         if not directory:
             return
         phase = next(self.phases)
-        py_spy = Path(sys.executable).with_name("py-spy")
+        py_spy = shutil.which("py-spy") or Path(sys.executable).with_name("py-spy")
         for name, pid in self.targets.items():
             output = Path(directory) / f"{phase}-{name}.txt"
             command = [str(py_spy), "record", "--format", "raw", "--rate", "200", "--nonblocking"]

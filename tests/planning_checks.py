@@ -83,6 +83,9 @@ def violations(request: PlanRequest, plan: Plan) -> list[str]:
     capacity = request.daily_capacity_minutes
     if capacity is not None and any(minutes > capacity for minutes in per_day.values()):
         broken.append(f"a day over its capacity of {capacity} min: {dict(per_day)}")
+    for day in plan.days:
+        if not day.planned_minutes <= day.capacity_minutes <= 24 * 60 - day.busy_minutes:
+            broken.append(f"{day.date}: {day.planned_minutes} min planned, capacity {day.capacity_minutes}")
     unscheduled = {entry.task_id for entry in plan.unscheduled}
     for task in request.tasks:
         if task.id not in by_task and task.id not in unscheduled:

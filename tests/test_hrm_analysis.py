@@ -798,29 +798,37 @@ async def test_without_learning_feedback_is_logged_and_moves_no_weight(
     ]
 
 
-async def test_a_detector_the_person_keeps_rejecting_goes_quiet(
+async def test_a_rejected_finding_goes_quiet_where_it_was_rejected_and_copies_count_once(
     alice: GraphQLClient, owner: AsyncEngine
 ) -> None:
     world = await build_world(alice, owner)
-    rejected = ("QUICK_WINS", "OVERDUE_CLUSTER")  # base weights 0.5 and 0.8: learning floors 0.1 and 0.4
-    impacts: dict[str, list[float]] = {code: [] for code in rejected}
-    for _ in range(4):
-        found = by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))
-        for code in rejected:
-            impacts[code].append(found[code]["impact"])
-            assert (await judge(alice, found[code]["id"], "REJECTED"))["userErrors"] == []
-        await outdate(owner, alice)  # a dismissed finding comes back only once it has expired
+    first = by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))["QUICK_WINS"]
+    await outdate(owner, alice)  # expired: the next analysis tells the same finding again, as a new insight
+    copy = by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))["QUICK_WINS"]
+    assert copy["id"] != first["id"]
+    base = (await hrm_rules(alice))["QUICK_WINS"]["baseWeight"]
+    for insight in (first, copy, first, copy):  # four rejections of one finding
+        assert (await judge(alice, insight["id"], "REJECTED"))["userErrors"] == []
+    assert (await hrm_rules(alice))["QUICK_WINS"]["weight"] == pytest.approx(base - 0.1)  # counted once
 
-    for code in rejected:  # each rejection weighs it less
-        assert impacts[code] == sorted(set(impacts[code]), reverse=True), impacts
-    rules = await hrm_rules(alice)
-    assert [rules[code]["weight"] for code in rejected] == pytest.approx([0.1, 0.4])
-    assert set(by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))) == {"BLOCKED_CHAIN"}
+    await outdate(owner, alice)
+    again = by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))
+    assert "QUICK_WINS" not in again  # quiet where it was rejected
+    assert {"OVERDUE_CLUSTER", "BLOCKED_CHAIN"} <= set(again)
+    elsewhere = await analyse(alice, scopeId=world.area, depth="BALANCED")
+    assert "QUICK_WINS" in {i["ruleCode"] for i in elsewhere["insights"]}  # and speaks elsewhere
+    accepted = await judge(alice, copy["id"], "ACCEPTED")  # changing one's mind takes it back
+    assert accepted["userErrors"] == []
+    await outdate(owner, alice)
+    assert "QUICK_WINS" in by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))
 
-    # A weight the person sets is taken as it is: low enough, it quietens a rule; otherwise it speaks again.
+    # A weight the person sets is taken as it is: low enough, it quietens a rule everywhere.
     weights = [{"ruleCode": "BLOCKED_CHAIN", "weight": 0.1}, {"ruleCode": "OVERDUE_CLUSTER", "weight": 0.4}]
     await set_preferences(alice, ruleWeights=weights)
-    assert set(by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))) == {"OVERDUE_CLUSTER"}
+    await outdate(owner, alice)
+    quietened = by_rule(await analyse(alice, scopeId=world.project, depth="QUICK"))
+    assert "BLOCKED_CHAIN" not in quietened
+    assert "OVERDUE_CLUSTER" in quietened
     assert (await hrm_rules(alice))["BLOCKED_CHAIN"]["overrideWeight"] == pytest.approx(0.1)
 
 

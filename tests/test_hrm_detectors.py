@@ -375,7 +375,7 @@ def two_pillars(mind: int, body: int, *, counts: bool = False) -> tuple[World, P
         if counts:
             world.worked(pillar, tasks=done)
         else:
-            world.worked(pillar, tasks=1 if done else 0, minutes=done)
+            world.worked(pillar, tasks=5 if done else 0, minutes=done)  # 5: enough evidence to judge
     return world, first, second
 
 
@@ -477,7 +477,29 @@ def test_pillar_imbalance_is_global_needs_two_pillars_and_some_effort() -> None:
     world, mind, _ = two_pillars(100, 0)
     assert pillar_imbalance(world.snapshot(), Scope("pillar", mind.id)) == []
     nothing, *_ = two_pillars(0, 0)
-    assert pillar_imbalance(nothing.snapshot(), EVERYTHING) == []
+    [too_early] = pillar_imbalance(nothing.snapshot(), EVERYTHING)  # nothing to judge: it says so
+    assert too_early.title == "Too early to judge your balance"
+
+
+@pytest.mark.parametrize(("days", "done"), [(3.0, 40), (30.0, 4)])
+def test_balance_is_not_judged_on_too_little_evidence(days: float, done: int) -> None:
+    world, mind, _ = two_pillars(0, 0)
+    world.worked(world.pillars[mind.id], tasks=done, minutes=done * 30)  # all of it in one pillar
+    snapshot = replace(world.snapshot(), history_days=days)
+    [note] = pillar_imbalance(snapshot, EVERYTHING)
+    check_shape(note)
+    assert note.key == "PILLAR_IMBALANCE:global:global"  # a later real finding replaces it
+    assert note.impact < 0.7  # never notified
+    assert note.summary.startswith("Not enough history yet: balance is judged after 14 days and 5 completed")
+    assert f"so far {int(days)} days and {done} completed tasks" in note.summary
+    assert neglected_pillar(snapshot, EVERYTHING) == []  # said once, above
+    [pillar_note] = neglected_pillar(snapshot, Scope("pillar", mind.id))
+    assert pillar_note.title == note.title
+    enough = replace(snapshot, history_days=14.0)
+    if done >= 5:
+        assert [f.title for f in pillar_imbalance(enough, EVERYTHING)] == [
+            "Your effort is out of balance with your pillars"
+        ]
     alone = World()
     alone.worked(alone.pillar("Only", 100), minutes=60, tasks=1)
     assert pillar_imbalance(alone.snapshot(), EVERYTHING) == []

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aurum.hrm import scoring
+from aurum.hrm.graphql.scores import meaning
 from aurum.ids import to_global_id
 from aurum.resources import Resources
 from tests.conftest import register
@@ -66,10 +67,11 @@ async def expected_today(resources: Resources, account: Account, now: datetime) 
     async with read_session(resources.sessionmaker, user_id) as session:
         snapshot, scoring_rules = await scoring.snapshot_and_rules(session, user_id, now)
     chosen = [t for t in snapshot.open_tasks() if snapshot.is_under_way(t)]
-    ranked = sorted(
-        scoring.compute(snapshot, scoring_rules, now, chosen).items(), key=lambda i: (-i[1].value, str(i[0]))
-    )
-    return [(to_global_id("Task", task_id), score.value) for task_id, score in ranked[:50]]
+    scores = scoring.compute(snapshot, scoring_rules, now, chosen)
+    parents = {t.parent_id for t in snapshot.open_tasks()}
+    can_start = [t for t in chosen if not t.open_dependency_ids and t.id not in parents]
+    ranked = sorted(can_start, key=lambda t: meaning(t, scores[t.id]))
+    return [(to_global_id("Task", t.id), scores[t.id].value) for t in ranked[:50]]
 
 
 async def newcomer(http: httpx.AsyncClient) -> GraphQLClient:
@@ -158,13 +160,36 @@ async def layout(client: GraphQLClient) -> Layout:
     return found
 
 
+async def with_history(client: GraphQLClient, owner: AsyncEngine) -> None:
+    """A month-old account whose tasks were made yesterday, with five tasks (no estimates: effort is counted
+    in tasks) completed this morning in a pillar of their own: the balance has evidence to judge, and
+    completing a task now is effort."""
+    past = await make_project(client, await make_area(client, await make_pillar(client, name="Past")))
+    done = [await make_task(client, past, f"Done {n}") for n in range(5)]
+    for task in done:
+        await act(client, "taskComplete", {"id": task}, "task { id }", STATUS)
+    async with owner.begin() as connection:
+        user = {"id": uuid_of(client.user_id)}
+        await connection.execute(
+            text("UPDATE users SET created_at = now() - interval '30 days' WHERE id = :id"), user
+        )
+        await connection.execute(
+            text("UPDATE tasks SET created_at = now() - interval '1 day' WHERE user_id = :id"), user
+        )
+        await connection.execute(
+            text("UPDATE tasks SET completed_at = now() - interval '6 hours' WHERE id = ANY(:ids)"),
+            {"ids": [uuid_of(t, "Task") for t in done]},
+        )
+
+
 @pytest.fixture
 async def planned(
-    alice: GraphQLClient, resources: Resources
+    alice: GraphQLClient, resources: Resources, owner: AsyncEngine
 ) -> AsyncIterator[tuple[GraphQLClient, Layout, Any]]:
-    """Alice's layout, scored by a whole pass, and her passes by hand."""
+    """Alice's layout with a history, scored by a whole pass, and her passes by hand."""
     async with passes_by_hand(resources, alice) as one:
         found = await layout(alice)
+        await with_history(alice, owner)
         first = await scoring.one_pass(resources, uuid_of(alice.user_id))
         assert isinstance(first, scoring.Rescored)
         assert first.whole
@@ -189,9 +214,9 @@ async def test_completing_a_task_rescores_what_waits_for_it_its_project_and_ever
     first = found.projects[0]
     blocker, waiting = found.tasks[first][1], found.tasks[first][2]
     await act(client, "taskComplete", {"id": blocker}, "task { id }", STATUS)
-    # The first completion of the account: every pillar's share of the recent effort moved.
+    # Its pillar's share of the recent effort moved (from none); the other's stays at none.
     computed = await one_pass()
-    assert computed == found.every - {blocker}
+    assert computed == found.below(*found.projects[:4]) - {blocker}
     assert waiting in computed
     factors = await client.ok(
         "query($id: ID!) { node(id: $id) { ... on Task { " + SCORE + " } } }", {"id": waiting}
@@ -268,11 +293,12 @@ async def test_an_allocation_change_rescores_the_pillar_and_then_every_balance(
     client, found, one_pass = planned
     second = found.below(*found.projects[4:])
     await client.mutate("pillarUpdate", {"id": found.pillars[1], "timeAllocation": 90}, "pillar { id }")
-    # Its tasks' alignment; with nothing completed yet, no pillar's balance has anything to compare.
-    assert await one_pass() == second
+    # Its tasks' alignment, and every pillar's planned share against the effort of the past week.
+    assert await one_pass() == found.every
+    assert second < found.every
     done = found.tasks[found.projects[5]][0]
     await act(client, "taskComplete", {"id": done}, "task { id }", STATUS)
-    assert await one_pass() == found.every - {done}
+    assert await one_pass() == second - {done}, "the other pillar still got none of the effort"
     await client.mutate("pillarUpdate", {"id": found.pillars[0], "timeAllocation": 10}, "pillar { id }")
     assert await one_pass() == found.every - {done}, "every planned share moved"
     await act(client, "areaArchive", {"id": found.areas[0]}, "area { id }")

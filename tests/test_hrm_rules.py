@@ -23,7 +23,7 @@ from aurum.hrm import registry
 from aurum.hrm.factors import Factor
 from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.preferences import Preferences
-from aurum.hrm.rules import EVALUATORS, Rating, RuleDef, completion_step, score_task
+from aurum.hrm.rules import EVALUATORS, Rating, RuleDef, completion_step, held, score_task
 from aurum.hrm.weights import (
     MAX_DRIFT,
     MIN_WEIGHT,
@@ -36,6 +36,7 @@ from aurum.hrm.weights import (
 from aurum.resources import Resources
 
 MIGRATION = Path(__file__).resolve().parents[1] / "migrations" / "versions" / "2026_11_25_0010_hrm.py"
+URGENCY_CONFIG = {"none": 0.0, "soon": 0.85, "cannot_meet": 0.9, "overdue": 1.0, "late_days": 7}
 
 
 def _migration() -> ModuleType:
@@ -47,10 +48,11 @@ def _migration() -> ModuleType:
     return module
 
 
-# code → (name, base weight, config), as the migration seeds them
+# code → (name, base weight, config), as the migrations seed them (0010, and SCOPE_STATUS in 0019)
 SEEDED: dict[str, tuple[str, float, dict[str, Any]]] = {
     code: (name, weight, config) for code, name, _k, _l, _a, weight, _llm, config, _d in _migration().RULES
-}
+} | {"SCOPE_STATUS": ("Where it stands", 0.5, {})}
+SEEDED["URGENCY"] = (SEEDED["URGENCY"][0], SEEDED["URGENCY"][1], URGENCY_CONFIG)  # 0021: by slack
 BASE = {code: RuleDef(code, SEEDED[code][0], SEEDED[code][1], SEEDED[code][2]) for code in EVALUATORS}
 
 # ---- hand-made facts ---------------------------------------------------------------------------------------
@@ -146,68 +148,88 @@ def due_at(moment: datetime) -> dict[str, Any]:
 
 
 # ---- URGENCY -----------------------------------------------------------------------------------------------
+# NOW is Wednesday 11 March 2026, 12:00 UTC; the default work time is 09:00–17:00, Monday to Friday.
+
+
+def urgency_of(**facts: Any) -> float:
+    return rated("URGENCY", task(**facts)).score
+
+
+def test_urgency_keeps_rising_with_lateness_and_stays_bounded() -> None:
+    lates = [
+        timedelta(minutes=1),
+        timedelta(days=1),
+        timedelta(days=7),
+        timedelta(days=30),
+        timedelta(days=400),
+    ]
+    scores = [urgency_of(**due_at(NOW - late)) for late in lates]
+    assert scores == sorted(scores)
+    assert len(set(scores)) == len(scores)
+    assert 0.9 < scores[0] < scores[-1] <= 1.0
+    assert rated("URGENCY", task(**due_at(NOW - timedelta(days=3)))).reason == "Overdue by 3 days"
+
+
+def test_urgency_is_continuous_in_the_work_time_left() -> None:
+    ahead = [timedelta(hours=2), timedelta(days=1), timedelta(days=3), timedelta(days=7), timedelta(days=30)]
+    scores = [urgency_of(**due_at(NOW + later)) for later in ahead]
+    assert scores == sorted(scores, reverse=True)
+    assert len(set(scores)) == len(scores)  # due in 7 days is not due in 30
+    today, tomorrow = urgency_of(due_date=date(2026, 3, 11)), urgency_of(due_date=date(2026, 3, 12))
+    assert today > tomorrow
+    assert urgency_of() == 0.0
+
+
+def test_urgency_weighs_effort_against_the_time_left() -> None:
+    in_two_days = due_at(NOW + timedelta(days=2))
+    assert urgency_of(estimated_minutes=480, **in_two_days) > urgency_of(estimated_minutes=10, **in_two_days)
+    # A 5-hour deck due in 6 days has slack; a 10-minute lesson due at the end of today barely any.
+    deck = rated("URGENCY", task(estimated_minutes=300, **due_at(NOW + timedelta(days=6))))
+    lesson = rated("URGENCY", task(estimated_minutes=10, due_date=date(2026, 3, 11)))
+    assert deck.reason == "Due in 6 days: 32 h of work time left for 5 h of work"
+    assert lesson.reason == "Due in 12 h: 5 h of work time left for 10 min of work"
+
+
+def test_a_due_that_cannot_be_met_is_said_so() -> None:
+    rating = rated("URGENCY", task(estimated_minutes=600, due_date=date(2026, 3, 11)))
+    assert rating.score == pytest.approx(0.9)
+    assert (
+        rating.reason
+        == "Due in 12 h, with 5 h of work time left for 10 h of work: it cannot be met (5 h short)"
+    )
+
+
+def test_work_time_left_counts_work_days_only() -> None:
+    friday_evening = datetime(2026, 3, 13, 16, 0, tzinfo=UTC)
+    subject = task(estimated_minutes=60, **due_at(datetime(2026, 3, 16, 10, 0, tzinfo=UTC)))
+    rating = rated("URGENCY", subject, snapshot(subject, now=friday_evening))
+    assert (
+        rating.reason == "Due in 3 days: 2 h of work time left for 1 h of work"
+    )  # Friday 16–17, Monday 9–10
 
 
 @pytest.mark.parametrize(
-    ("due", "expected", "mentions"),
-    [
-        (due_at(NOW - timedelta(minutes=1)), 1.0, "Overdue by under an hour"),
-        (due_at(NOW - timedelta(days=3)), 1.0, "Overdue by 3 days"),
-        (due_at(NOW), 0.9, "Due in under an hour (within 24 h)"),
-        (due_at(NOW + timedelta(minutes=59)), 0.9, "Due in under an hour (within 24 h)"),
-        (due_at(NOW + timedelta(hours=1)), 0.9, "Due in 1 h (within 24 h)"),
-        (due_at(NOW + timedelta(hours=24)), 0.9, "Due in 1 day (within 24 h)"),
-        (due_at(NOW + timedelta(hours=25)), 0.7, "Due in 1 day (within 3 days)"),
-        (due_at(NOW + timedelta(hours=72)), 0.7, "Due in 3 days (within 3 days)"),
-        (due_at(NOW + timedelta(hours=73)), 0.5, "Due in 3 days (within a week)"),
-        (due_at(NOW + timedelta(days=7)), 0.5, "Due in 7 days (within a week)"),
-        (due_at(NOW + timedelta(days=7, minutes=1)), 0.2, "Due in 7 days"),
-        (due_at(NOW + timedelta(days=8)), 0.2, "Due in 8 days"),
-        ({}, 0.0, "No due date"),
-    ],
-)
-def test_urgency_at_and_around_each_threshold(due: dict[str, Any], expected: float, mentions: str) -> None:
-    rating = rated("URGENCY", task(**due))
-    assert rating.score == expected
-    assert rating.reason == mentions
-
-
-@pytest.mark.parametrize(
-    ("due_date", "due_time", "expected"),
-    [
-        # Due today at 11:00: an hour ago. Due today without a time: by the end of the day, in 12 h.
-        (date(2026, 3, 11), time(11, 0), 1.0),
-        (date(2026, 3, 11), None, 0.9),
-        # Due tomorrow at 11:00: in 23 h. Due tomorrow without a time: by its end, in 36 h.
-        (date(2026, 3, 12), time(11, 0), 0.9),
-        (date(2026, 3, 12), None, 0.7),
-    ],
-)
-def test_urgency_reads_a_due_date_without_time_as_the_end_of_that_day(
-    due_date: date, due_time: time | None, expected: float
-) -> None:
-    assert rated("URGENCY", task(due_date=due_date, due_time=due_time)).score == expected
-
-
-@pytest.mark.parametrize(
-    ("zone", "due_time", "expected", "mentions"),
+    ("zone", "due_time", "mentions"),
     [
         # At noon UTC it is already 02:00 the next day on Kiritimati (UTC+14): today's tasks are overdue.
         # Due "today" without a time: it is yesterday there, so a day late, as coaching and insights say.
-        ("Pacific/Kiritimati", None, 1.0, "Overdue by 1 day"),
-        ("Pacific/Kiritimati", time(9, 0), 1.0, "Overdue by 17 hours"),
-        ("UTC", None, 0.9, "Due in 12 h (within 24 h)"),
-        ("UTC", time(9, 0), 1.0, "Overdue by 3 hours"),
-        # In Los Angeles (UTC-7) it is 05:00 on the same day.
-        ("America/Los_Angeles", time(9, 0), 0.9, "Due in 4 h (within 24 h)"),
+        ("Pacific/Kiritimati", None, "Overdue by 1 day"),
+        ("Pacific/Kiritimati", time(9, 0), "Overdue by 17 hours"),
+        ("UTC", None, "Due in 12 h: 5 h of work time left for 30 min of work"),
+        ("UTC", time(9, 0), "Overdue by 3 hours"),
+        # In Los Angeles (UTC-7) it is 05:00 on the same day: four hours to 09:00, none of them work time.
+        (
+            "America/Los_Angeles",
+            time(9, 0),
+            "Due in 4 h, with 0 min of work time left for 30 min of work: it cannot be met (30 min short)",
+        ),
     ],
 )
 def test_urgency_reads_due_dates_in_the_persons_time_zone(
-    zone: str, due_time: time | None, expected: float, mentions: str
+    zone: str, due_time: time | None, mentions: str
 ) -> None:
     due = task(due_date=date(2026, 3, 11), due_time=due_time)
-    rating = rated("URGENCY", due, snapshot(due, zone=zone))
-    assert (rating.score, rating.reason) == (expected, mentions)
+    assert rated("URGENCY", due, snapshot(due, zone=zone)).reason == mentions
 
 
 # ---- PILLAR_ALIGNMENT --------------------------------------------------------------------------------------
@@ -525,7 +547,7 @@ def balance_world(
         (PillarEffort(PILLAR, 4, 252), PillarEffort(WORK, 6, 348), 0.48, "about its planned share (40%)"),
         (PillarEffort(PILLAR, 0, 0), PillarEffort(WORK, 5, 300), 0.9, "got 0%"),
         # Without any estimate, task counts stand in for minutes.
-        (PillarEffort(PILLAR, 1, 0), PillarEffort(WORK, 3, 0), 0.65, "got 25%"),
+        (PillarEffort(PILLAR, 2, 0), PillarEffort(WORK, 6, 0), 0.65, "got 25%"),
     ],
 )
 def test_work_life_balance_compares_actual_with_planned_share(
@@ -538,11 +560,21 @@ def test_work_life_balance_compares_actual_with_planned_share(
     assert mentions in rating.reason
 
 
-def test_work_life_balance_is_neutral_when_nothing_was_completed() -> None:
+@pytest.mark.parametrize(
+    ("history_days", "done", "judged"),
+    [(30, 0, False), (30, 4, False), (13.9, 10, False), (14, 5, True), (30, 10, True)],
+)
+def test_work_life_balance_waits_for_evidence(history_days: float, done: int, judged: bool) -> None:
+    """Two weeks and five completions before effort is judged against the plan; until then neutral."""
     subject = task()
-    rating = rated("WORK_LIFE_BALANCE", subject, balance_world(subject, (PillarEffort(WORK),)))
-    assert rating.score == 0.5
-    assert "Nothing completed in the last 30 days" in rating.reason
+    world = replace(balance_world(subject, (PillarEffort(WORK, done, 60 * done),)), history_days=history_days)
+    rating = rated("WORK_LIFE_BALANCE", subject, world)
+    if judged:
+        assert rating.score == pytest.approx(0.9)
+        assert "got 0% of your recent effort" in rating.reason
+    else:
+        assert rating.score == 0.5
+        assert rating.reason == "Not enough history yet to compare your effort with your plan"
 
 
 def test_work_life_balance_stays_within_0_and_1() -> None:
@@ -614,13 +646,16 @@ def test_contributions_add_up_to_the_value_and_come_in_order(subject: TaskFacts)
 
 
 def test_a_hand_computed_score() -> None:
-    subject = task(due_date=date(2026, 3, 10), priority="low")  # overdue 1.0, low 0.25, no dependencies 0.5
+    subject = task(
+        due_date=date(2026, 3, 10), priority="low"
+    )  # half a day late, low 0.25, no dependencies 0.5
+    late = 0.9 + 0.1 * (1 - 1 / (1 + 0.5 / 7))
     score = score_task(
         snapshot(subject), subject, weighted(URGENCY=1.0, EXPLICIT_PRIORITY=0.5, DEPENDENCIES=0.5), NOW
     )
-    assert score.value == pytest.approx(100 * (1.0 + 0.125 + 0.25) / 2.0)
+    assert score.value == pytest.approx(100 * (late + 0.125 + 0.25) / 2.0, abs=0.01)
     assert [(f.rule_code, f.contribution) for f in score.factors] == [
-        ("URGENCY", 50.0),
+        ("URGENCY", pytest.approx(50 * late, abs=0.01)),
         ("DEPENDENCIES", 12.5),
         ("EXPLICIT_PRIORITY", 6.25),
     ]
@@ -631,7 +666,7 @@ def test_zero_weight_and_inapplicable_rules_are_left_out_of_both_sums() -> None:
     rules = weighted(URGENCY=1.0, EXPLICIT_PRIORITY=0.0, ENERGY_MATCH=0.9, USER_FEEDBACK=0.9, OVERLOAD=0.8)
     score = score_task(snapshot(subject), subject, rules, NOW)
     assert [f.rule_code for f in score.factors] == ["URGENCY"]
-    assert score.value == 100.0
+    assert score.value == pytest.approx(100 * rated("URGENCY", subject).score, abs=0.01)
 
 
 def test_no_applicable_rule_scores_zero() -> None:
@@ -643,10 +678,9 @@ def test_no_applicable_rule_scores_zero() -> None:
 def test_rule_config_overrides_the_thresholds() -> None:
     subject = task(due_date=date(2026, 3, 16))  # in five days
     seeded = score_task(snapshot(subject), subject, {"URGENCY": BASE["URGENCY"]}, NOW)
-    configured = {"URGENCY": replace(BASE["URGENCY"], config={**SEEDED["URGENCY"][2], "week": 0.6})}
+    configured = {"URGENCY": replace(BASE["URGENCY"], config={**SEEDED["URGENCY"][2], "soon": 0.425})}
     changed = score_task(snapshot(subject), subject, configured, NOW)
-    assert (seeded.value, changed.value) == (50.0, 60.0)
-    assert changed.factors[0].score == 0.6
+    assert changed.value == pytest.approx(seeded.value / 2, abs=0.01)
 
 
 def test_a_configured_score_outside_0_to_1_is_clamped() -> None:
@@ -922,3 +956,20 @@ async def test_the_migrated_rules_are_the_seeded_ones_and_read_only_for_the_app(
             with pytest.raises(DBAPIError, match="permission denied for table hrm_rules"):
                 await session.execute(text(statement))
             await session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("verdict", "target", "value", "kept"),
+    [
+        ("TOO_HIGH", 40.0, 55.0, 40.0),  # held under the task that ranked next below
+        ("TOO_HIGH", 40.0, 30.0, 30.0),  # already under: its own score stands
+        ("TOO_LOW", 60.0, 55.0, 60.0),
+        ("TOO_LOW", 60.0, 70.0, 70.0),
+        ("CORRECT", 60.0, 55.0, 55.0),
+        ("TOO_HIGH", None, 55.0, 55.0),
+    ],
+)
+def test_a_verdict_holds_a_score_past_its_neighbour(
+    verdict: str, target: float | None, value: float, kept: float
+) -> None:
+    assert held(task(feedback=verdict, feedback_target=target), value) == kept

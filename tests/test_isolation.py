@@ -40,6 +40,9 @@ SNAPSHOT = """query($ids: [ID!]!) { nodes(ids: $ids) {
   ... on Notification { read version }
   ... on Insight { insightStatus: status pinned version }
   ... on AnalysisRun { runStatus: status version }
+  ... on Calendar { name version refreshedAt eventCount }
+  ... on CalendarFeed { version revokedAt }
+  ... on TimeEntry { version endedAt minutes }
 } }"""
 
 EVERYTHING = """{
@@ -54,6 +57,9 @@ EVERYTHING = """{
   notifications(first: 100) { nodes { id } }
   insights(first: 100, filter: {status: [ACTIVE, DISMISSED, EXPIRED]}) { nodes { id } }
   analysisRuns(first: 100) { nodes { id } }
+  calendars { id }
+  calendarFeeds { id }
+  timeEntries { id }
 }"""
 
 
@@ -148,6 +154,16 @@ async def build_world(client: GraphQLClient, label: str) -> World:
     uploaded = await upload(client, "photo.png", PNG, "image/png", parent_id=ids["task"])
     ids["file"] = uploaded["resource"]["id"]
     ids["analysis run"], ids["insight"] = await analysed(client, ids["task"])
+    from tests.test_calendars import FILES, import_calendar
+
+    imported = await import_calendar(client, "work.ics", (FILES / "work.ics").read_bytes())
+    ids["calendar"] = imported["calendar"]["id"]
+    feed = await client.ok("mutation { calendarFeedCreate { feed { id } } }")
+    ids["calendar feed"] = feed["calendarFeedCreate"]["feed"]["id"]
+    timer = await call(
+        client, "timeEntryStart", "TimeEntryTaskInput", {"taskId": ids["task"]}, "timeEntry { id }"
+    )
+    ids["time entry"] = timer["timeEntry"]["id"]
     assert await key_works(client.http, world.api_key, client.user_id)
     return world
 
@@ -318,6 +334,22 @@ def cases(a: dict[str, str], b: dict[str, str], versions: dict[str, int]) -> lis
     out += [Case("apiKeyRevoke", {"id": a["api key"]})]
     # Her files.
     out += [Case("resourceDelete", {"id": a["file"]})]
+    # Her calendars and feeds.
+    out += [
+        Case("calendarRefresh", {"id": a["calendar"]}),
+        Case("calendarRemove", {"id": a["calendar"]}),
+        Case("calendarFeedRevoke", {"id": a["calendar feed"]}),
+    ]
+    # Her time: timers on her tasks, entries on them, her entries.
+    out += [
+        Case("timeEntryDelete", {"id": a["time entry"]}),
+        Case("timeEntryStart", {"taskId": a["task"]}),
+        Case("timeEntryStop", {"taskId": a["task"]}),
+        Case(
+            "timeEntryCreate",
+            {"taskId": a["task"], "start": "2026-01-01T09:00:00Z", "end": "2026-01-01T10:00:00Z"},
+        ),
+    ]
     # Her notifications.
     out += [
         Case("notificationMarkRead", {"ids": [a["notification"]]}),

@@ -140,6 +140,23 @@ def test_a_deadline_that_cannot_be_met_is_at_risk_with_its_shortfall(
 
 
 @SOLVERS
+def test_a_deadline_the_plan_can_meet_comes_before_work_already_late(greedy: bool) -> None:
+    """Late work is late whatever comes first; the savable deadline is lost if it waits. Two deadlines
+    that fit together both hold, whatever their priorities say (the earlier due goes first)."""
+    lost = task(2000, "lost", priority=95, due=at(0, 12))
+    report = task(240, "report", priority=20, due=at(2, 12))
+    slides = task(120, "slides", priority=10, due=at(1, 11))
+    idle = task(600, "idle", priority=90)
+    made = planned(request(lost, report, slides, idle, days=5, greedy=greedy))
+    assert sum(b.minutes for b in of(made, report)) == 240
+    assert of(made, report)[-1].end <= at(2, 12)
+    assert sum(b.minutes for b in of(made, slides)) == 120
+    assert of(made, slides)[-1].end <= at(1, 11)
+    assert {risk.task_id for risk in made.at_risk} == {lost.id}
+    assert of(made, lost)  # and the late one still gets the time left
+
+
+@SOLVERS
 def test_what_it_waits_on_counts_in_the_earliest_finish(greedy: bool) -> None:
     first = task(180, "first", priority=10)
     then = task(120, "then", due=at(0, 12), depends_on=(first.id,))

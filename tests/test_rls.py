@@ -127,6 +127,14 @@ async def fill(client: GraphQLClient, resources: Resources) -> None:
     from tests.test_resources import PNG, upload  # a file, through a real multipart upload
 
     assert (await upload(client, "photo.png", PNG, "image/png"))["userErrors"] == []
+    from tests.test_calendars import FILES, import_calendar  # busy time, and a feed of the plan
+
+    assert (await import_calendar(client, "work.ics", (FILES / "work.ics").read_bytes()))["userErrors"] == []
+    assert (await payload(client, "mutation { calendarFeedCreate { url userErrors { code } } }"))["url"]
+    timer = (
+        "mutation($id: ID!) { timeEntryStart(input: {taskId: $id}) { timeEntry { id } userErrors { code } } }"
+    )
+    assert (await payload(client, timer, {"id": first["task"]["id"]}))["timeEntry"]
     key = await client.mutate("apiKeyCreate", {"name": "Sync", "scopes": ["READ"]}, "secret")
     assert key["userErrors"] == [], key
     assert key["secret"], key

@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aurum.account.routes import download_export
 from aurum.auth import google
+from aurum.calendar.routes import calendar_feed
+from aurum.db import fill_pool
 from aurum.graphql.view import AurumGraphQL
 from aurum.health import liveness, readiness
 from aurum.hrm.registry import verify_rules
@@ -105,6 +107,7 @@ def build_app(
                 await stack.enter_async_context(running_worker(opened))  # it verifies the rules too
             else:
                 await verify_rules(opened.sessionmaker)
+            await fill_pool(opened.engine, opened.settings.db_pool_size)
             hub = Hub(opened)
             await hub.start()
             stack.push_async_callback(hub.stop)
@@ -127,6 +130,7 @@ def build_app(
             ),
             Route("/account/exports/{export_id}", answers_unavailable(download_export)),
             Route("/files/{resource_id}", answers_unavailable(download_file)),
+            Route("/calendar/{token}.ics", answers_unavailable(calendar_feed)),
             Route("/auth/google/start", google.start),
             Route("/auth/google/callback", google.callback),
         ],

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, or_, select
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,9 +110,21 @@ async def update_owned(
 ) -> M:
     obj = await get_owned(uow.session, model, object_id, uow.user_id, ["input", "id"], for_update=True)
     check_version(obj, expected_version)
-    if not assign(obj, values):
+    changed = {name: value for name, value in values.items() if getattr(obj, name) != value}
+    if not changed:
         return obj
-    return await save(uow.session, obj)
+    # One UPDATE … RETURNING refreshes the row it locked, rather than a flush and a SELECT after it.
+    statement = (
+        update(model)
+        .where(model.id == obj.id, model.user_id == uow.user_id)
+        .values(**changed, version=model.version + 1, updated_at=func.now())
+        .returning(model)
+    )
+    saved = await uow.session.scalar(
+        statement, execution_options={"populate_existing": True, "synchronize_session": False}
+    )
+    assert saved is obj, "the row locked above is the one updated"
+    return obj
 
 
 def assign(obj: object, values: Mapping[str, Any]) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +78,11 @@ SET_USER = (
 WRITE_AS_USER = text(SET_USER + ", pg_advisory_xact_lock(hashtextextended(:user_id, 4242))")
 READ_AS_USER = text(SET_USER)
 RAW_ACT_AS = "SELECT set_config('app.user_id', $1, true)"  # the same, in asyncpg's placeholders
+RAW_WRITE_AS_USER = (
+    "SELECT set_config('app.user_id', $1, true), set_config('app.actor', $2, true),"
+    " set_config('app.actor_id', $3, true), set_config('app.request_id', $4, true),"
+    " pg_advisory_xact_lock(hashtextextended($1, 4242))"
+)
 
 
 @asynccontextmanager
@@ -87,6 +94,26 @@ async def raw_transaction(engine: AsyncEngine, *, readonly: bool = False) -> Asy
         assert raw is not None
         async with raw.transaction(readonly=readonly):
             yield raw
+
+
+@asynccontextmanager
+async def raw_transaction_as(engine: AsyncEngine, user_id: uuid.UUID) -> AsyncIterator[Any]:
+    """``raw_transaction`` acting for ``user_id``: the transaction and the user named in one round trip,
+    committed when the block ends, rolled back on any error."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute(f"BEGIN; SELECT set_config('app.user_id', '{uuid.UUID(str(user_id))}', true)")
+        try:
+            yield raw
+        except BaseException:
+            try:
+                await raw.execute("ROLLBACK")
+            except BaseException:
+                raw.terminate()  # never back to the pool inside a transaction
+                raise
+            raise
+        await raw.execute("COMMIT")
 
 
 @asynccontextmanager
@@ -159,3 +186,14 @@ async def read_session(
         if user_id is not None:
             await act_as(session, user_id)
         yield session
+
+
+async def fill_pool(engine: AsyncEngine, size: int, within: float = 5.0) -> None:
+    """Open the pool's connections now rather than in the first burst that needs them all at once, where
+    each connect and driver set-up (a few round trips) lands on the requests waiting for it. Best effort:
+    a database away now is met again on the first checkout, and one that does not answer holds start-up for
+    ``within`` seconds at most."""
+    async with AsyncExitStack() as stack:  # all held at once, so that each is a connection of its own
+        opening = [stack.enter_async_context(engine.connect()) for _ in range(size)]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*opening, return_exceptions=True), within)

@@ -41,6 +41,9 @@ class Resources:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     model_client: ModelClient | None = None  # made on first use: aurum.hrm.llm.model_client
     revocations: Revocations | None = None  # made on first use: aurum.auth.revocation.revocations
+    # Per user, until when (time.monotonic()) a scoring job this process queued cannot have started
+    # (aurum.hrm.scoring.request_rescore).
+    rescores_queued: dict[uuid.UUID, float] = field(default_factory=dict)
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work without holding up the answer; it is awaited before the process closes."""

@@ -19,6 +19,8 @@ from typing import Any
 import structlog
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from aurum.connections import DeadlineProtocol, Limits, Refusals, connection_cap
 from aurum.runtime import file_limit
@@ -109,12 +111,37 @@ class Gate(_Waiters):
         return True
 
 
+def text_frame(text: bytes) -> bytes:
+    """A server's unfragmented text frame of this UTF-8 text, as websockets sends it with no extension
+    (per-message compression is off); unmasked, so the same bytes serve every socket."""
+    return Frame(Opcode.TEXT, text).serialize(mask=False, extensions=[])
+
+
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Gate()  # type: ignore[assignment]
         self.writable.set()
+
+    def write_now(self, frame: bytes) -> bool:
+        """Write a frame serialised already (``text_frame``), at once, while the socket is open and its
+        buffer has room; ``False``: nothing written, send the message the usual way (which waits for room
+        or finds the socket closed). A change fans out to many sockets as the same bytes, with no task or
+        ASGI message per socket."""
+        if (
+            self.disconnected
+            or self.close_sent
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions  # a frame of theirs is not the plain one shared
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(frame)
+        return True
 
     async def send(self, message: Any) -> None:
         await super().send(message)

@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=100, le=100_000)
     # Fields of a query once every fragment spread is replaced by its fragment (aurum.graphql.limits).
     max_query_fields: int = Field(default=10_000, ge=100, le=1_000_000)
-    # Queries over the hierarchy read by the compiled path (aurum.compiled); false: all by the resolvers.
+    # Queries over the hierarchy read, and taskCreate made, by the compiled path (aurum.compiled); false:
+    # all by the resolvers.
     compiled_reads: bool = True
     # Seconds of work one query or mutation may take before it is stopped (OPERATION_TIMEOUT).
     operation_timeout: float = Field(default=10.0, ge=0.01, le=600)
@@ -122,6 +123,8 @@ class Settings(BaseSettings):
     # The scoring job starts this long after a write, and writes meanwhile join it: a burst is one pass.
     # Reads compute what it has not rescored yet, so nobody waits for it.
     rescore_delay: float = Field(default=0.25, ge=0, le=60)
+    # How long plan() lets CP-SAT improve on the greedy plan (seconds); the greedy plan answers after it.
+    plan_time_limit: float = Field(default=1.5, gt=0, le=30)
     # An analysis run pending this long after its last change is queued again (a worker died under it).
     analysis_stuck_seconds: float = Field(default=180.0, gt=0, le=86400)
     smtp_url: str | None = None

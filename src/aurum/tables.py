@@ -4,7 +4,9 @@ from aurum.account.model import AccountExport
 from aurum.apikey.model import ApiKey
 from aurum.area.model import Area
 from aurum.auth.model import AuthSession, PasswordResetToken, RefreshToken, User
+from aurum.calendar.model import Calendar, CalendarFeed  # noqa: F401  (busy time, feeds)
 from aurum.events.model import Event
+from aurum.hrm.kept_plan import PlanBlock  # noqa: F401  (kept plans)
 from aurum.hrm.model import (  # noqa: F401  (the HRM tables)
     AiUsage,
     AnalysisRun,
@@ -27,6 +29,7 @@ from aurum.pillar.model import Pillar
 from aurum.project.model import Project
 from aurum.resource.model import Resource  # noqa: F401  (files)
 from aurum.task.model import Task, TaskDependency
+from aurum.timetrack.model import TimeEntry  # noqa: F401  (time spent)
 
 metadata = Base.metadata
 

@@ -16,6 +16,7 @@ from arq.worker import Function, Retry, Worker, func
 from sqlalchemy import func as sql
 from sqlalchemy import select
 
+from aurum.calendar.jobs import refresh_calendars
 from aurum.db import BACKGROUND
 from aurum.hrm.analysis import analyse, expire_insights, sweep_runs
 from aurum.hrm.registry import verify_rules
@@ -146,6 +147,7 @@ CRON_JOBS = [
     cron(purge_notifications, minute={7}, run_at_startup=False),
     cron(sweep_scores, run_at_startup=False),  # every minute
     cron(refresh_scores, minute={3}, run_at_startup=False),
+    cron(refresh_calendars, minute=set(range(1, 60, 10)), run_at_startup=False),
     # A worker that starts looks at once for runs a dead one left behind.
     cron(sweep_runs, run_at_startup=True),  # every minute
     cron(expire_insights, minute=set(range(0, 60, 5)), run_at_startup=False),

@@ -148,6 +148,16 @@ class Planner:
         except Unplannable:
             return None
 
+    def collect(
+        self, type_: GraphQLObjectType, nodes: Iterable[FieldNode | OperationDefinitionNode]
+    ) -> Collected:
+        """The fields the selections of ``nodes`` ask of an object of ``type_``, as graphql-core collects
+        them (for aurum.compiled.creating)."""
+        return self._collect(type_, [n.selection_set for n in nodes if n.selection_set])
+
+    def object_plan(self, entity: Entity, nodes: Iterable[FieldNode]) -> ObjectPlan:
+        return self._object(entity, nodes)
+
     def _root(self, query: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> RootPlan:
         name = nodes[0].name.value
         if name == "__typename":

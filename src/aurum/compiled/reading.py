@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from strawberry.types.arguments import convert_arguments
 
 from aurum.compiled.entities import Entity
 from aurum.compiled.plan import (
+    COMPUTED_COLUMNS,
     Computed,
     ConnectionPlan,
     NodeRoot,
@@ -109,6 +111,14 @@ class Reading:
                 )
         return data
 
+    async def rows_answered(self, plan: ObjectPlan, rows: Sequence[Any]) -> list[Answer]:
+        """The objects of these rows (read with at least the plan's columns), as the plan writes them."""
+        return await self._objects(plan, rows, layout_of(rows))
+
+    async def by_id(self, plan: ObjectPlan, object_id: uuid.UUID) -> Answer | None:
+        """The object of this id, if the user has one."""
+        return (await self._by_ids(plan, {object_id}, referenced=False)).get(object_id)
+
     async def zone(self) -> ZoneInfo:
         if self._zone is None:
             self._zone = ZoneInfo(await self.connection.fetchval(TIMEZONE, self.user_id))
@@ -178,6 +188,8 @@ class Reading:
     # --- objects ---------------------------------------------------------------------------------------
 
     async def _objects(self, plan: ObjectPlan, rows: Sequence[Any], layout: Layout) -> list[Answer]:
+        if not rows:  # no layout either: the tasks waited for, when there are none
+            return []
         answers: list[Answer] = [{} for _ in rows]
         later = []
         for field in plan.fields:
@@ -197,10 +209,9 @@ class Reading:
                 for answer in answers:
                     answer[key] = None  # its place in the answer; filled below
                 later.append(field)
-        if rows:
-            waits = Waits(any(isinstance(f, Computed) and f.kind in WRITES_WAITED_FOR for f in later))
-            for field in later:
-                await self._fill(plan.entity, field, rows, layout, answers, waits)
+        waits = Waits(any(isinstance(f, Computed) and f.kind in WRITES_WAITED_FOR for f in later))
+        for field in later:
+            await self._fill(plan.entity, field, rows, layout, answers, waits)
         return answers
 
     async def _fill(
@@ -254,7 +265,8 @@ class Reading:
         if kind == "isOverdue":
             return _overdue(rows, layout, await self.zone(), self.now)
         if kind == "recurrence":
-            return [_recurrence(recurrence_of(row), field.parts) for row in rows]
+            named = [SimpleNamespace(**{n: row[layout[n]] for n in COMPUTED_COLUMNS[kind]}) for row in rows]
+            return [_recurrence(recurrence_of(columns), field.parts) for columns in named]
         if kind in ("progress", "completionPercent"):
             level = PROGRESS_LEVELS[entity.name]
             rows = await self._read(("progress", level), lambda: progress_statement(level), ids=ids)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Dialect, Integer, Select, bindparam
+from sqlalchemy import BindParameter, ClauseElement, Dialect, Integer, bindparam
 
 LEFT = "_left"
 KEPT = 2048  # statements kept compiled; a key per plan node and the values of its arguments
@@ -42,7 +42,7 @@ class Statements:
         self.dialect = dialect
         self._kept: OrderedDict[Hashable, Compiled] = OrderedDict()
 
-    def get(self, key: Hashable | None, build: Callable[[], Select[Any]], keep: object = None) -> Compiled:
+    def get(self, key: Hashable | None, build: Callable[[], ClauseElement], keep: object = None) -> Compiled:
         """The statement compiled for ``key`` (``None``: one that is never the same twice, not kept)."""
         if key is None:
             return compile_once(build(), self.dialect)
@@ -56,8 +56,8 @@ class Statements:
         return found
 
 
-def compile_once(statement: Select[Any], dialect: Dialect, keep: object = None) -> Compiled:
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+def compile_once(statement: ClauseElement, dialect: Dialect, keep: object = None) -> Compiled:
+    compiled: Any = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     names = tuple(compiled.positiontup or ())
     processors: Mapping[str, Any] = compiled._bind_processors
     return Compiled(

@@ -17,7 +17,7 @@ import structlog
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from aurum.db import RAW_ACT_AS, raw_transaction
+from aurum.db import raw_transaction
 
 if TYPE_CHECKING:
     from aurum.resources import Resources
@@ -27,16 +27,11 @@ log = structlog.get_logger(__name__)
 EVENTS_CHANNEL = "aurum:events"
 CONTROL_CHANNEL = "aurum:control"
 
-# Marks the user's unannounced events and says which is the last, with the generation of their priority
-# scores when those are behind their data. The marks commit only after the wake-up is out: a crash in between
-# leaves the events unmarked, for the sweep.
-MARK_UNANNOUNCED = (
-    "WITH marked AS (UPDATE events SET published_at = clock_timestamp()"
-    " WHERE user_id = $1 AND published_at IS NULL RETURNING id)"
-    " SELECT (SELECT max(id) FROM marked) AS last_id,"
-    " (SELECT generation FROM hrm_score_state WHERE user_id = $1 AND generation > scored_generation)"
-    " AS stale_generation"
-)
+# Marks the users' unannounced events and says, per user, which is the last, with the generation of their
+# priority scores when those are behind their data (migration 0022: one statement for every user of a
+# round). The marks commit only after the wake-up is out: a crash in between leaves the events unmarked,
+# for the sweep.
+MARK_UNANNOUNCED = "SELECT user_id, last_id, stale_generation FROM aurum_mark_announced($1::uuid[])"
 
 
 def wake_up(user_id: uuid.UUID, last_id: int) -> bytes:
@@ -54,16 +49,18 @@ async def announce_many(resources: Resources, user_ids: Iterable[uuid.UUID]) -> 
     """``announce`` for several users at once: one pooled connection, one transaction, one Redis round trip
     (raw asyncpg: this runs after every write). Returns the users whose scores are stale, with generation."""
     stale: list[tuple[uuid.UUID, int]] = []
+    users = sorted(set(user_ids))  # one order of row locks for every announcer
+    if not users:
+        return stale
     try:
         async with raw_transaction(resources.engine) as raw:
             wake_ups: list[bytes] = []
-            for user_id in sorted(set(user_ids)):  # one order of row locks for every announcer
-                await raw.fetchval(RAW_ACT_AS, str(user_id))
-                found = await raw.fetchrow(MARK_UNANNOUNCED, user_id)
-                if found["last_id"] is not None:
-                    wake_ups.append(wake_up(user_id, found["last_id"]))
-                if found["stale_generation"] is not None:
-                    stale.append((user_id, found["stale_generation"]))
+            for user_id, last_id, stale_generation in await raw.fetch(MARK_UNANNOUNCED, users):
+                user = uuid.UUID(bytes=user_id.bytes)
+                if last_id is not None:
+                    wake_ups.append(wake_up(user, last_id))
+                if stale_generation is not None:
+                    stale.append((user, stale_generation))
             await _publish(resources, wake_ups)
     except (RedisError, OSError) as error:
         log.warning("events not announced; the sweep will", error=type(error).__name__)

@@ -145,6 +145,10 @@ class Context:
         user_id = self.user_id
         async with unit_of_work(self.resources.sessionmaker, user_id, self.actor) as uow:
             yield uow
+        self.written(user_id)
+
+    def written(self, user_id: uuid.UUID) -> None:
+        """After a write's commit: what was loaded is stale, and its events are announced."""
         self.forget_loaded()
         if self.hub is not None:
             self.hub.announcer.request(user_id)  # batched with the process's other writes

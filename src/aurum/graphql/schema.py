@@ -22,6 +22,7 @@ from aurum.area.graphql import AreaMutation, AreaQuery
 from aurum.auth.devices import SessionMutation, SessionQuery
 from aurum.auth.exchange import GoogleMutation
 from aurum.auth.graphql import AuthMutation, ViewerQuery
+from aurum.calendar.graphql import CalendarMutation, CalendarQuery
 from aurum.graphql.cost import CostLimit, Ledger
 from aurum.graphql.documents import Documents
 from aurum.graphql.extensions import (
@@ -37,6 +38,7 @@ from aurum.graphql.limits import Limits
 from aurum.graphql.node import NodeQuery
 from aurum.hrm.graphql.insights import InsightMutation, InsightQuery
 from aurum.hrm.graphql.live import HrmSubscription
+from aurum.hrm.graphql.plan import PlanMutation, PlanQuery
 from aurum.hrm.graphql.runs import AnalysisRunQuery
 from aurum.hrm.graphql.scores import ScoreQuery
 from aurum.hrm.graphql.settings import HrmSettingsMutation, HrmSettingsQuery
@@ -51,6 +53,7 @@ from aurum.search.graphql import SearchQuery
 from aurum.settings import Settings
 from aurum.task.graphql import TaskQuery
 from aurum.task.mutations import TaskMutation
+from aurum.timetrack.graphql import TimeEntryMutation, TimeEntryQuery
 
 if TYPE_CHECKING:
     from aurum.compiled import CompiledReads
@@ -80,6 +83,9 @@ Query = described(
             JournalQuery,
             NotificationQuery,
             ScoreQuery,
+            PlanQuery,
+            CalendarQuery,
+            TimeEntryQuery,
             HrmSettingsQuery,
             InsightQuery,
             AnalysisRunQuery,
@@ -100,6 +106,9 @@ Mutation = described(
             AreaMutation,
             ProjectMutation,
             TaskMutation,
+            CalendarMutation,
+            PlanMutation,
+            TimeEntryMutation,
             JournalMutation,
             OnboardingMutation,
             ResourceMutation,
@@ -144,7 +153,10 @@ class AurumSchema(strawberry.Schema):
         """A query the compiled path can read is answered there; anything else, and anything it leaves, by
         the resolvers."""
         if self.compiled is not None and query is not None and context_value is not None:
-            answer = await self.compiled.run(query, variable_values, context_value, operation_name)
+            writes = allowed_operation_types is None or OperationType.MUTATION in allowed_operation_types
+            answer = await self.compiled.run(
+                query, variable_values, context_value, operation_name, writes=writes
+            )
             if answer is not None:
                 return answer
         return await super().execute(
@@ -225,6 +237,7 @@ def build_schema(settings: Settings) -> AurumSchema:
 
         most = ReadLimits(
             ceiling=settings.query_cost_ceiling,
+            cost=settings.max_query_cost,
             rows=settings.max_query_rows,
             budget=settings.query_budget,
             timeout=settings.operation_timeout,

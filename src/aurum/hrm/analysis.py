@@ -30,6 +30,7 @@ from aurum.errors import Conflict, NotFound, RateLimited
 from aurum.hrm.detectors import DETECTORS, detect, quoted
 from aurum.hrm.factors import Score
 from aurum.hrm.facts import Snapshot
+from aurum.hrm.feedback import rejected_keys
 from aurum.hrm.findings import NODE_TYPES, Evidence, Finding, Scope
 from aurum.hrm.insights import InsightDraft, draft, priority_finding
 from aurum.hrm.llm import Advice, AdviceInsight, model_client
@@ -38,6 +39,7 @@ from aurum.hrm.prompt import analysis_prompt
 from aurum.hrm.registry import MODEL_RULE
 from aurum.hrm.scopes import SCOPE_MODELS
 from aurum.hrm.scoring import compute, snapshot_and_rules
+from aurum.hrm.standing import standing
 from aurum.hrm.store import expire_due, expire_orphans, write_insights
 from aurum.hrm.weights import RuleWeight, bounded, rule_weights
 from aurum.models import table_of
@@ -197,13 +199,22 @@ def _weighted(finding: Finding, weights: dict[str, RuleWeight]) -> Finding | Non
 
 
 def _rule_findings(
-    snapshot: Snapshot, scope: Scope, scores: dict[uuid.UUID, Score], weights: dict[str, RuleWeight]
+    snapshot: Snapshot,
+    scope: Scope,
+    scores: dict[uuid.UUID, Score],
+    weights: dict[str, RuleWeight],
+    rejected: frozenset[str] = frozenset(),
 ) -> list[Finding]:
+    """The detectors' findings at this scope, weighed by the person; one they rejected here stays quiet here
+    (elsewhere the rule still speaks)."""
     active = {code for code, w in weights.items() if w.rule.active}
     found = detect(snapshot, scope, codes=active)
     if scope.type == "task" and scope.id in scores and scope.id in snapshot.tasks:
         found.insert(0, priority_finding(snapshot, snapshot.tasks[scope.id], scores[scope.id]))
-    weighted = [w for w in (_weighted(f, weights) for f in found) if w is not None]
+    told = [f for f in found if f.key[:200] not in rejected]
+    weighted = [w for w in (_weighted(f, weights) for f in told) if w is not None]
+    if not weighted:  # an explicit analysis always says something true: at least where the scope stands
+        weighted = [standing(snapshot, scope, scores)]
     return sorted(weighted, key=lambda f: -f.impact)
 
 
@@ -262,8 +273,9 @@ async def _think(resources: Resources, run: Any, user_id: uuid.UUID) -> Outcome:
     async with read_session(resources.sessionmaker, user_id) as session:
         snapshot, scoring = await snapshot_and_rules(session, user_id, now)
         weights = {w.rule.code: w for w in await rule_weights(session, user_id, active_only=False)}
+        rejected = await rejected_keys(session, user_id, now)
     scores = compute(snapshot, scoring, now)
-    findings = _rule_findings(snapshot, scope, scores, weights)[: INSIGHTS_BY_DEPTH[run.depth]]
+    findings = _rule_findings(snapshot, scope, scores, weights, rejected)[: INSIGHTS_BY_DEPTH[run.depth]]
     preferences, model, note = snapshot.preferences, None, None
     advice_rule = weights.get(MODEL_RULE)
     if run.depth != "quick" and advice_rule is not None and advice_rule.rule.active:

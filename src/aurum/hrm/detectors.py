@@ -14,11 +14,11 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from aurum.hrm.effort import working_minutes
 from aurum.hrm.facts import AreaFacts, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.findings import Evidence, Finding, Scope
-from aurum.hrm.preferences import MAX_RECOMMENDATIONS, Preferences
+from aurum.hrm.preferences import MAX_RECOMMENDATIONS
 from aurum.hrm.wording import allocation, due_at, lateness, overdue_by
 
 Detector = Callable[[Snapshot, Scope], list[Finding]]
@@ -397,8 +397,16 @@ def neglected_pillar(snapshot: Snapshot, scope: Scope) -> list[Finding]:
     gets all the effort there is) and when nothing was completed in the window (no effort to share out: a new
     person, or a break, is not neglect). Global and pillar scopes only. Confidence = min(0.9, 0.4 + 0.05·tasks
     completed in the window); impact = 0.3 + (planned − actual share)."""
+    if len(live_pillars(snapshot)) < 2:
+        return []
+    too_early = snapshot.too_little_history()
+    if too_early is not None:  # said once: by PILLAR_IMBALANCE for everything, here for one pillar
+        if scope.type != "pillar":
+            return []
+        allocated = [p for p in pillars_in_scope(snapshot, scope) if p.time_allocation]
+        return [_too_early(snapshot, "NEGLECTED_PILLAR", ("pillar", p.id), [p], too_early) for p in allocated]
     shares = effort_shares(snapshot)
-    if shares is None or len(live_pillars(snapshot)) < 2:
+    if shares is None:
         return []
     found = []
     for pillar in pillars_in_scope(snapshot, scope):
@@ -452,8 +460,13 @@ def pillar_imbalance(snapshot: Snapshot, scope: Scope) -> list[Finding]:
     ½·Σ|actual − planned| ≥ 0.3, with ≥ 2 pillars and something completed. Global scope only. Confidence as
     NEGLECTED_PILLAR; impact = 0.2 + distance."""
     pillars = live_pillars(snapshot)
+    if scope.type != "global" or len(pillars) < 2:
+        return []
+    too_early = snapshot.too_little_history()
+    if too_early is not None:
+        return [_too_early(snapshot, "PILLAR_IMBALANCE", ("global", None), pillars, too_early)]
     shares = effort_shares(snapshot)
-    if scope.type != "global" or len(pillars) < 2 or shares is None:
+    if shares is None:
         return []
     gaps = {p.id: shares[p.id] - snapshot.planned_share(p.id) for p in pillars}
     distance = sum(abs(g) for g in gaps.values()) / 2
@@ -490,6 +503,27 @@ def pillar_imbalance(snapshot: Snapshot, scope: Scope) -> list[Finding]:
     ]
 
 
+def _too_early(
+    snapshot: Snapshot,
+    code: str,
+    about: tuple[str, uuid.UUID | None],
+    pillars: Sequence[PillarFacts],
+    why: str,
+) -> Finding:
+    """Balance is not judged on too little evidence, and the person is told so, once, quietly."""
+    return finding(
+        code,
+        "alignment_analysis",
+        about,
+        "Too early to judge your balance",
+        f"{why}. Tasks entered as already done count as a record, not as effort.",
+        (0.9, 0.1),
+        [Evidence("Pillar", p.id, allocation(snapshot, p).capitalize()) for p in pillars],
+        ["Keep completing tasks as you go: the balance between your pillars is judged from that"],
+        ("balance", about[0]),
+    )
+
+
 def _pillar_id(snapshot: Snapshot, task: TaskFacts) -> uuid.UUID | None:
     pillar = snapshot.pillar_of(task) if is_live(snapshot, task) else None
     return pillar.id if pillar else None
@@ -501,22 +535,6 @@ def _place(snapshot: Snapshot, task: TaskFacts) -> str:
 
 
 # --- OVERLOAD
-
-
-def working_minutes(preferences: Preferences, zone: ZoneInfo, start: datetime, end: datetime) -> float:
-    """The person's working minutes between two moments, from their work days and hours in their time zone
-    (a shift ending at or before it starts runs past midnight, as in ``Preferences.weekly_work_minutes``)."""
-    total = 0.0
-    day = start.astimezone(zone).date() - timedelta(days=1)  # yesterday's night shift may still be running
-    while day <= end.astimezone(zone).date():
-        if day.weekday() in preferences.work_days:
-            begins = datetime.combine(day, preferences.work_start, tzinfo=zone)
-            last_day = day if preferences.work_end > preferences.work_start else day + timedelta(days=1)
-            ends = datetime.combine(last_day, preferences.work_end, tzinfo=zone)
-            low, high = max(begins, start).astimezone(UTC), min(ends, end).astimezone(UTC)
-            total += max(0.0, (high - low).total_seconds() / 60)  # in UTC: real minutes across DST changes
-        day += timedelta(days=1)
-    return total
 
 
 def own_minutes(task: TaskFacts, subtasks: dict[uuid.UUID, list[TaskFacts]]) -> int:

@@ -10,7 +10,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Factor:
     """One rule's part in a score: ``contribution`` = weight × score ÷ Σ weights × 100, so the
-    contributions of a score's factors add up to its value."""
+    contributions of a score's factors add up to its value (all scaled alike when the person's verdict holds
+    the value under or over another task's)."""
 
     rule_code: str
     label: str

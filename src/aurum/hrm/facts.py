@@ -14,6 +14,15 @@ from zoneinfo import ZoneInfo
 from aurum.hrm.preferences import Preferences
 from aurum.project.model import UNDER_WAY_STATUSES
 
+SETUP_SECONDS = 120
+MIN_HISTORY_DAYS = 14  # balance is judged only after this long, and this much completed work in the window
+MIN_COMPLETIONS = 5
+
+
+def history_days(now: datetime, started: datetime) -> float:
+    """How long the person has used Aurum, in days."""
+    return max(0.0, (now - started).total_seconds() / 86400)
+
 
 @dataclass(frozen=True)
 class PillarFacts:
@@ -75,10 +84,25 @@ class TaskFacts:
     dependency_ids: tuple[uuid.UUID, ...] = ()  # what it waits for
     open_dependency_ids: tuple[uuid.UUID, ...] = ()  # of those, the ones still open
     feedback: str | None = None  # the person's latest verdict on its priority: CORRECT | TOO_HIGH | TOO_LOW
+    feedback_target: float | None = None  # the score that verdict holds it under (TOO_HIGH) or over (TOO_LOW)
+    start_date: date | None = None  # work on it can start that day (the person's zone)
+    defer_until: datetime | None = None  # snoozed until then
 
     @property
     def is_open(self) -> bool:
         return self.status not in ("completed", "skipped")
+
+    def not_before(self, zone: ZoneInfo) -> datetime | None:
+        """When work on it can start, if not now: its start day's midnight or its snooze, the later."""
+        start = None if self.start_date is None else datetime.combine(self.start_date, time(), zone)
+        moments = [m for m in (start, self.defer_until) if m is not None]
+        return max(moments) if moments else None
+
+    @property
+    def is_setup(self) -> bool:
+        """Completed as it was made (a person entering what they already did): a record, not effort."""
+        done = self.completed_at
+        return done is not None and (done - self.created_at).total_seconds() < SETUP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,7 @@ class Snapshot:
     tasks: dict[uuid.UUID, TaskFacts] = field(default_factory=dict)
     effort: dict[uuid.UUID, PillarEffort] = field(default_factory=dict)
     effort_days: int = 30
+    history_days: float = 30.0  # since the person started (hand-made snapshots: a whole window)
 
     def project_of(self, task: TaskFacts) -> ProjectFacts | None:
         return self.projects.get(task.project_id)
@@ -134,6 +159,20 @@ class Snapshot:
     @property
     def local_now(self) -> datetime:
         return self.now.astimezone(self.zone)
+
+    def completed_in_window(self) -> int:
+        return sum(e.completed_tasks for e in self.effort.values())
+
+    def too_little_history(self) -> str | None:
+        """Why the effort so far cannot be judged against the plan, or None when it can."""
+        days, done = int(self.history_days), self.completed_in_window()
+        if self.history_days >= MIN_HISTORY_DAYS and done >= MIN_COMPLETIONS:
+            return None
+        have = f"{days} day{'s' if days != 1 else ''} and {done} completed task{'s' if done != 1 else ''}"
+        return (
+            f"Not enough history yet: balance is judged after {MIN_HISTORY_DAYS} days and "
+            f"{MIN_COMPLETIONS} completed tasks (so far {have})"
+        )
 
     def planned_share(self, pillar_id: uuid.UUID) -> float:
         """The pillar's time allocation ÷ all allocations (equal shares when nobody allocated anything)."""

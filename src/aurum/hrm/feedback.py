@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum import crud
 from aurum.db import UnitOfWork
 from aurum.errors import InvalidInput, NotFound
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.model import HrmFeedback, HrmRuleWeight, Insight
-from aurum.hrm.scoring import current_scores
+from aurum.hrm.scoring import current_scores, top_scores
 from aurum.hrm.service import upsert_weight, viewer_preferences
 from aurum.hrm.weights import RuleWeight, insight_adjustments, learned, priority_adjustments, rule_weights
 from aurum.models import table_of
@@ -62,8 +63,33 @@ async def priority_feedback(uow: UnitOfWork, task_id: uuid.UUID, verdict: str, c
     if preferences.learning_enabled and score is not None:
         moved = await learn(uow, await _priority_adjustments(uow, task_id, score, verdict), weights)
     snapshot = {**snapshot_of(score, weights, moved), "learning": preferences.learning_enabled}
-    await _log(uow, {"task_id": task_id}, verdict, comment, snapshot)
+    target = await verdict_target(uow, task_id, score, verdict)
+    await _log(uow, {"task_id": task_id}, verdict, comment, snapshot, target)
     return task
+
+
+STEP = 0.5  # how far past the neighbouring task's score a verdict holds a task (at most half the gap beyond)
+RANKED_LOOKED_AT = 500
+
+
+async def verdict_target(
+    uow: UnitOfWork, task_id: uuid.UUID, score: Score | None, verdict: str
+) -> float | None:
+    """Where the verdict holds the task: just under the task ranked next below it (too high) or just over
+    the one ranked next above (too low); ten points past itself when there is none. CORRECT holds nothing."""
+    if score is None or verdict not in ("TOO_HIGH", "TOO_LOW"):
+        return None
+    ranked = await top_scores(uow.session, uow.user_id, RANKED_LOOKED_AT)
+    others = sorted({s.value for t, s in ranked if t != task_id})
+    if verdict == "TOO_HIGH":  # the next value under it, and the one after, as a gap to land in
+        below = [v for v in reversed(others) if v < score.value][:2]
+        target = below[0] - min(STEP, (below[0] - below[1]) / 2) if len(below) == 2 else None
+        target = target if target is not None else (below[0] - STEP if below else score.value - 10)
+    else:
+        above = [v for v in others if v > score.value][:2]
+        target = above[0] + min(STEP, (above[1] - above[0]) / 2) if len(above) == 2 else None
+        target = target if target is not None else (above[0] + STEP if above else score.value + 10)
+    return round(min(100.0, max(0.0, target)), 2)
 
 
 async def _latest_learned(uow: UnitOfWork, subject: Any, subject_id: uuid.UUID) -> Any:
@@ -120,6 +146,7 @@ async def _log(
     verdict: str,
     comment: str | None,
     snapshot: dict[str, Any],
+    target: float | None = None,
 ) -> None:
     await uow.session.execute(
         insert(FEEDBACK).values(
@@ -127,6 +154,7 @@ async def _log(
             verdict=verdict.lower(),
             comment=comment,
             snapshot=snapshot,
+            adjusted_score=target,
             created_at=datetime.now(UTC),
             **subject,
         )
@@ -156,20 +184,53 @@ def _rules_behind(row: Any) -> list[str]:
     return sorted(codes)
 
 
-async def _learned_verdict(uow: UnitOfWork, insight_id: uuid.UUID) -> str | None:
-    """The person's latest verdict on the insight that moved their weights, if any."""
-    row = await _latest_learned(uow, FEEDBACK.c.insight_id, insight_id)
-    return str(row.verdict).upper() if row is not None else None
+async def _learned_verdict(uow: UnitOfWork, row: Any) -> str | None:
+    """The person's latest verdict that moved their weights on this insight or any copy of it (the same
+    finding, told again by a later run), if any."""
+    copies = select(INSIGHTS.c.id).where(
+        INSIGHTS.c.user_id == uow.user_id, INSIGHTS.c.dedupe_key == row.dedupe_key
+    )
+    found = (
+        await uow.session.execute(
+            select(FEEDBACK.c.verdict)
+            .where(
+                FEEDBACK.c.insight_id.in_(copies),
+                FEEDBACK.c.user_id == uow.user_id,
+                FEEDBACK.c.snapshot["learning"].as_boolean().is_(True),
+            )
+            .order_by(FEEDBACK.c.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    return str(found.verdict).upper() if found is not None else None
 
 
 async def _insight_adjustments(uow: UnitOfWork, row: Any, verdict: str) -> dict[str, float]:
-    """What the verdict teaches, less what an earlier verdict on the same insight taught already: judging an
-    insight again replaces the earlier verdict rather than counting twice."""
+    """What the verdict teaches, less what an earlier verdict on the same insight (or a copy of it) taught
+    already: judging a finding again replaces the earlier verdict rather than counting twice, so rejecting
+    four copies of one insight moves the weights as one rejection does."""
     codes = _rules_behind(row)
     wanted = insight_adjustments(codes, verdict)
-    earlier = await _learned_verdict(uow, row.id)
+    earlier = await _learned_verdict(uow, row)
     taught = insight_adjustments(codes, earlier) if earlier else {}
     return _replacing(taught, wanted)
+
+
+SILENCE = timedelta(days=30)  # a finding the person rejected is not told again at its scope for this long
+REJECTED_KEYS = text(
+    """SELECT key FROM (
+         SELECT DISTINCT ON (i.dedupe_key) i.dedupe_key AS key, f.verdict, f.created_at
+           FROM hrm_feedback f JOIN insights i ON i.id = f.insight_id
+          WHERE f.user_id = :user_id
+          ORDER BY i.dedupe_key, f.created_at DESC) latest
+        WHERE verdict = 'rejected' AND created_at > :since"""
+)
+
+
+async def rejected_keys(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> frozenset[str]:
+    """The findings (by key: rule and scope) whose latest verdict is a recent rejection."""
+    rows = await session.execute(REJECTED_KEYS, {"user_id": user_id, "since": now - SILENCE})
+    return frozenset(str(row.key) for row in rows)
 
 
 REVIVING = ("ACCEPTED", "MODIFIED")  # verdicts that take a dismissed insight back, until it expires

@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.area.model import Area
 from aurum.auth.model import User
-from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, ProjectFacts, Snapshot, TaskFacts
+from aurum.hrm.facts import (
+    AreaFacts,
+    PillarEffort,
+    PillarFacts,
+    ProjectFacts,
+    Snapshot,
+    TaskFacts,
+    history_days,
+)
 from aurum.hrm.model import HrmFeedback, HrmPreferences
 from aurum.hrm.preferences import Preferences
 from aurum.models import table_of
@@ -45,6 +53,13 @@ async def zone_of(session: AsyncSession, user_id: uuid.UUID) -> ZoneInfo:
     return ZoneInfo(await session.scalar(select(USERS.c.timezone).where(USERS.c.id == user_id)) or "UTC")
 
 
+async def account_of(session: AsyncSession, user_id: uuid.UUID) -> tuple[ZoneInfo, datetime]:
+    """The person's time zone and when they started (their history begins there)."""
+    statement = select(USERS.c.timezone, USERS.c.created_at).where(USERS.c.id == user_id)
+    row = (await session.execute(statement)).one()
+    return ZoneInfo(row.timezone or "UTC"), row.created_at
+
+
 def among(column: Any, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
     """``column = ANY(ids)``: one array parameter, however many ids (an IN list has one each, and a
     statement takes at most 32,767)."""
@@ -72,7 +87,7 @@ def _dependencies(ids: Collection[uuid.UUID] | None = None) -> Any:
 
 def _latest_feedback(ids: Collection[uuid.UUID] | None = None) -> Any:
     statement = (
-        select(FEEDBACK.c.task_id, FEEDBACK.c.verdict)
+        select(FEEDBACK.c.task_id, FEEDBACK.c.verdict, FEEDBACK.c.adjusted_score)
         .where(FEEDBACK.c.task_id.is_not(None), FEEDBACK.c.verdict.in_(("correct", "too_high", "too_low")))
         .ext(distinct_on(FEEDBACK.c.task_id))
         .order_by(FEEDBACK.c.task_id, FEEDBACK.c.created_at.desc())
@@ -86,7 +101,13 @@ def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
     """These tasks (open or not) with what they wait for and the person's latest verdict on each."""
     deps, feedback = _dependencies(ids), _latest_feedback(ids)
     return (
-        select(TASKS, deps.c.all_ids, deps.c.open_ids, feedback.c.verdict.label("feedback"))
+        select(
+            TASKS,
+            deps.c.all_ids,
+            deps.c.open_ids,
+            feedback.c.verdict.label("feedback"),
+            feedback.c.adjusted_score.label("feedback_target"),
+        )
         .outerjoin(deps, deps.c.task_id == TASKS.c.id)
         .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
         .where(TASKS.c.user_id == user_id, among(TASKS.c.id, ids))
@@ -96,7 +117,13 @@ def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
 def _tasks_statement(user_id: uuid.UUID, since: datetime, only: Collection[uuid.UUID] | None) -> Select[Any]:
     deps, feedback = _dependencies(), _latest_feedback()
     statement = (
-        select(TASKS, deps.c.all_ids, deps.c.open_ids, feedback.c.verdict.label("feedback"))
+        select(
+            TASKS,
+            deps.c.all_ids,
+            deps.c.open_ids,
+            feedback.c.verdict.label("feedback"),
+            feedback.c.adjusted_score.label("feedback_target"),
+        )
         .outerjoin(deps, deps.c.task_id == TASKS.c.id)
         .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
         .join(PROJECTS, PROJECTS.c.id == TASKS.c.project_id)
@@ -130,6 +157,9 @@ def task_of(row: Any) -> TaskFacts:
         dependency_ids=tuple(row.all_ids or ()),
         open_dependency_ids=tuple(i for i in (row.open_ids or ()) if i is not None),
         feedback=row.feedback.upper() if row.feedback else None,
+        feedback_target=row.feedback_target,
+        start_date=row.start_date,
+        defer_until=row.defer_until,
     )
 
 
@@ -210,7 +240,7 @@ def _effort(
     effort: dict[uuid.UUID, PillarEffort] = {}
     for task in snapshot_tasks:
         pillar_id = pillar_of.get(task.project_id)
-        if task.status != "completed" or pillar_id is None:
+        if task.status != "completed" or task.is_setup or pillar_id is None:
             continue
         found = effort.get(pillar_id, PillarEffort(pillar_id))
         effort[pillar_id] = PillarEffort(
@@ -229,7 +259,7 @@ async def gather(
 ) -> Snapshot:
     """The user's hierarchy below non-archived pillars, areas and projects; tasks open or completed in the
     last 30 days (``only``: of the open ones, just these)."""
-    zone = await zone_of(session, user_id)
+    zone, started = await account_of(session, user_id)
     pillars, areas = await _hierarchy(session, user_id)
     projects = {k: p for k, p in (await project_facts(session, user_id)).items() if p.area_id in areas}
     since = now - timedelta(days=EFFORT_DAYS)
@@ -246,4 +276,5 @@ async def gather(
         tasks={t.id: t for t in tasks},
         effort=_effort(tasks, pillar_of),
         effort_days=EFFORT_DAYS,
+        history_days=history_days(now, started),
     )

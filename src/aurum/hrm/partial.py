@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, Snapshot, TaskFacts
+from aurum.hrm.facts import SETUP_SECONDS, AreaFacts, PillarEffort, PillarFacts, Snapshot, TaskFacts
 from aurum.hrm.gather import AREAS, EFFORT_DAYS, PILLARS, PROJECTS, TASKS, project_facts, task_of, tasks_by_id
 
 
@@ -94,6 +94,7 @@ async def effort(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> di
             TASKS.c.user_id == user_id,
             TASKS.c.status == "completed",
             TASKS.c.completed_at >= now - timedelta(days=EFFORT_DAYS),
+            TASKS.c.completed_at - TASKS.c.created_at >= timedelta(seconds=SETUP_SECONDS),  # not set-up
             and_(PROJECTS.c.archived.is_(False), AREAS.c.archived.is_(False), PILLARS.c.archived.is_(False)),
         )
         .group_by(AREAS.c.pillar_id)

@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aurum.hrm.facts import Snapshot
-from aurum.hrm.gather import DEPENDENCIES, TASKS, among, preferences_of, zone_of
+from aurum.hrm.facts import Snapshot, history_days
+from aurum.hrm.gather import DEPENDENCIES, TASKS, account_of, among, preferences_of
 from aurum.hrm.model import PillarRating, ProjectRating, ScoreChange, ScoreState
 from aurum.hrm.partial import Hierarchy, effort, hierarchy, snapshot_of, with_projects
 from aurum.hrm.preferences import Preferences
@@ -76,6 +76,7 @@ class Rules:
     scoring: dict[str, RuleDef]
     preferences: Preferences
     zone: ZoneInfo
+    started_at: datetime  # when the person started: how much history there is to judge
 
     @property
     def context(self) -> str:
@@ -87,7 +88,7 @@ async def read_rules(session: AsyncSession, user_id: uuid.UUID) -> Rules:
     overrides = {w.rule.code: w.override for w in weights if w.override is not None}
     preferences = await preferences_of(session, user_id, overrides)
     scoring = {code: rule for code, rule in definitions(weights).items() if code in EVALUATORS}
-    return Rules(scoring, preferences, await zone_of(session, user_id))
+    return Rules(scoring, preferences, *await account_of(session, user_id))
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,12 @@ class Pending:
 async def scope(session: AsyncSession, user_id: uuid.UUID, now: datetime, rules: Rules) -> Pending:
     """What scoring any of the person's tasks reads first: the hierarchy and the recent effort."""
     found = await hierarchy(session, user_id)
-    base = Snapshot(now=now, zone=rules.zone, preferences=rules.preferences)
+    base = Snapshot(
+        now=now,
+        zone=rules.zone,
+        preferences=rules.preferences,
+        history_days=history_days(now, rules.started_at),
+    )
     return Pending(rules, found, snapshot_of(base, found, await effort(session, user_id, now)), None)
 
 

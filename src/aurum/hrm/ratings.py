@@ -5,7 +5,8 @@ project's rules (``PROJECT_RULES``: the same for every task of the project), of 
 (``PILLAR_RULES``: the same below a pillar) and of its own rules' ratings (its facts, what it waits for, the
 person's verdict, energy pattern and time zone, the clock). So, at one moment:
 
-- the context key (rules, weights, energy pattern, time zone) changed: every score may have moved;
+- the context key (rules, weights, energy pattern, work hours, time zone) changed: every score may have
+  moved;
 - a project's key changed (or it started or stopped having scores): its tasks' scores may have moved;
 - a pillar's key changed: the scores of every task below it may have moved;
 - otherwise only tasks whose own facts changed can have moved.
@@ -40,7 +41,8 @@ def context_key(scoring: Mapping[str, RuleDef], preferences: Preferences, zone: 
         (code, rule.label, repr(rule.weight), json.dumps(dict(rule.config), sort_keys=True, default=str))
         for code, rule in sorted(scoring.items())
     )
-    return _hashed((rules, preferences.energy_pattern, zone.key))
+    hours = (preferences.work_start, preferences.work_end, tuple(sorted(preferences.work_days)))
+    return _hashed((rules, preferences.energy_pattern, hours, zone.key))
 
 
 def probe_task(project_id: uuid.UUID, snapshot: Snapshot) -> TaskFacts:

@@ -20,8 +20,9 @@ class RuleRegistryError(RuntimeError):
 
 def implemented() -> frozenset[str]:
     from aurum.hrm.detectors import DETECTORS
+    from aurum.hrm.standing import STATUS_RULE
 
-    return frozenset(EVALUATORS) | frozenset(DETECTORS) | {MODEL_RULE}
+    return frozenset(EVALUATORS) | frozenset(DETECTORS) | {MODEL_RULE, STATUS_RULE}
 
 
 def check_rules(rules: Iterable[tuple[str, bool]], handlers: frozenset[str] | None = None) -> None:

@@ -9,10 +9,11 @@ a steady energy pattern, no feedback yet) is left out of both sums. Thresholds c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from aurum.hrm.effort import daily_work_minutes, task_minutes, working_minutes
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.wording import lateness
@@ -52,24 +53,57 @@ def _in_days(hours: float) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
-URGENCY_BANDS = (
-    (24, "day", 0.9, "within 24 h"),
-    (72, "three_days", 0.7, "within 3 days"),
-    (168, "week", 0.5, "within a week"),
-)
+SOON = 0.85  # urgency with no slack left: the work just fits before the due moment
+CANNOT_MEET = 0.9  # … and when it does not fit any more
+LATE_DAYS = 7  # lateness halves the distance to the ceiling each this many days
+
+
+def _work_hours(minutes: float) -> str:
+    hours = minutes / 60
+    return f"{round(minutes)} min" if hours < 1 else f"{hours:.1f}".rstrip("0").rstrip(".") + " h"
+
+
+def slack_minutes(snapshot: Snapshot, task: TaskFacts) -> tuple[float, float, float]:
+    """(work time left until it is due, its effort, slack = their difference), in minutes: work time counts
+    the person's work hours and days in their zone; effort is its estimate or its kind's typical length."""
+    due = due_moment(task.due_date, task.due_time, snapshot.zone) if task.due_date else snapshot.now
+    left = working_minutes(snapshot.preferences, snapshot.zone, snapshot.now, due)
+    effort = task_minutes(task)
+    return left, effort, left - effort
 
 
 def urgency(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    """Continuous in slack (the work time left before the due moment once the task's own effort is
+    done): SOON with no slack, halving with each work day of slack; past the due moment it keeps rising with
+    lateness towards ``overdue`` (1.0), and a due that can no longer be met says so."""
     if task.due_date is None:
         return Rating(_setting(config, "none", 0.0), "No due date")
+    ceiling, soon = _setting(config, "overdue", 1.0), _setting(config, "soon", SOON)
+    cannot_meet, late_days = (
+        _setting(config, "cannot_meet", CANNOT_MEET),
+        _setting(config, "late_days", LATE_DAYS),
+    )
     late = lateness(snapshot, task)
     if late is not None:  # worded as coaching and insights word it
-        return Rating(_setting(config, "overdue", 1.0), f"Overdue by {late}")
+        due = due_moment(task.due_date, task.due_time, snapshot.zone)
+        days = (snapshot.now - due).total_seconds() / 86400
+        rising = cannot_meet + (ceiling - cannot_meet) * (1 - 1 / (1 + days / max(late_days, 0.01)))
+        return Rating(rising, f"Overdue by {late}")
     hours = (due_moment(task.due_date, task.due_time, snapshot.zone) - snapshot.now).total_seconds() / 3600
-    for limit, name, default, band in URGENCY_BANDS:
-        if hours <= limit:
-            return Rating(_setting(config, name, default), f"Due in {_in_days(hours)} ({band})")
-    return Rating(_setting(config, "later", 0.2), f"Due in {_in_days(hours)}")
+    left, effort, slack = slack_minutes(snapshot, task)
+    if slack < 0:
+        short = _work_hours(-slack)
+        return Rating(
+            cannot_meet,
+            f"Due in {_in_days(hours)}, with {_work_hours(left)} of work time left for {_work_hours(effort)}"
+            f" of work: it cannot be met ({short} short)",
+        )
+    day = daily_work_minutes(snapshot.preferences)
+    score = soon / (1 + slack / day)
+    return Rating(
+        score,
+        f"Due in {_in_days(hours)}: {_work_hours(left)} of work time left for {_work_hours(effort)} of work",
+    )
 
 
 def pillar_alignment(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
@@ -176,6 +210,8 @@ def work_life_balance(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, 
     pillar = snapshot.pillar_of(task)
     if pillar is None:
         return None
+    if snapshot.too_little_history() is not None:  # the day count moves daily: a steady reason
+        return Rating(0.5, "Not enough history yet to compare your effort with your plan")
     planned = snapshot.planned_share(pillar.id)
     actual = snapshot.actual_share(pillar.id)
     if actual is None:
@@ -202,7 +238,25 @@ FEEDBACK_REASONS = {
 def user_feedback(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
     if task.feedback is None or task.feedback == "CORRECT":
         return None
-    return Rating(FEEDBACK_SCORES[task.feedback], FEEDBACK_REASONS[task.feedback])
+    reason = FEEDBACK_REASONS[task.feedback]
+    if task.feedback_target is not None:
+        side = "at most" if task.feedback == "TOO_HIGH" else "at least"
+        past = (
+            "under the task ranked next below"
+            if task.feedback == "TOO_HIGH"
+            else "over the task ranked next above"
+        )
+        reason += f": held {side} {task.feedback_target:g}, {past} it then"
+    return Rating(FEEDBACK_SCORES[task.feedback], reason)
+
+
+def held(task: TaskFacts, value: float) -> float:
+    """A verdict is a constraint: a task said to rank too high stays below the task that ranked next under
+    it when the person said so (too low: above the one over it). Each repeat moves it one place further."""
+    target = task.feedback_target
+    if target is None or task.feedback not in ("TOO_HIGH", "TOO_LOW"):
+        return value
+    return min(value, target) if task.feedback == "TOO_HIGH" else max(value, target)
 
 
 EVALUATORS: dict[str, Evaluator] = {
@@ -248,8 +302,11 @@ def score_task(snapshot: Snapshot, task: TaskFacts, rules: Mapping[str, RuleDef]
         )
         for rule, rating in rated
     )
-    ordered = tuple(sorted(factors, key=lambda f: (-f.contribution, f.rule_code)))
     value = (
         round(100 * sum(rule.weight * rating.score for rule, rating in rated) / total, 2) if total else 0.0
     )
-    return Score(value=min(100.0, max(0.0, value)), factors=ordered, computed_at=now)
+    kept = round(held(task, value), 2)
+    if kept != value and value > 0:  # every factor's part scaled alike, so the parts still add up
+        factors = tuple(replace(f, contribution=round(f.contribution * kept / value, 2)) for f in factors)
+    ordered = tuple(sorted(factors, key=lambda f: (-f.contribution, f.rule_code)))
+    return Score(value=min(100.0, max(0.0, kept)), factors=ordered, computed_at=now)

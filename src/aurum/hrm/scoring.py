@@ -13,6 +13,7 @@ PRIORITY_SCORE changes. Until the job catches up, reads compute the scores that 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
@@ -57,6 +58,8 @@ SWEEP_LIMIT = 500
 PASS_ATTEMPTS = 3
 WAITING = "aurum:rescore-waiting:{}"  # set while a job is queued and not started: writes then join it
 WAITING_MARGIN = 10.0  # seconds past the delay before a lost job's mark lapses (the sweep requeues it)
+QUEUED_TRUST = 0.5  # of the delay: how long this process takes a job it queued as not started yet
+QUEUED_KNOWN = 10_000  # users whose last queued job a process remembers
 
 
 def clock() -> datetime:
@@ -336,14 +339,24 @@ async def request_rescore(
     """Queue the job for this generation of the person's data, to start after ``AURUM_RESCORE_DELAY``;
     ``join``: not when a job queued earlier has not started yet (it will see this change)."""
     delay = resources.settings.rescore_delay
+    queued = resources.rescores_queued
     if join:
+        if time.monotonic() < queued.get(user_id, 0.0):
+            return  # a job this process queued a moment ago has not started: it will see this change
         lapse = int((delay + WAITING_MARGIN) * 1000)
         if not await resources.redis.set(WAITING.format(user_id), generation, nx=True, px=lapse):
             return
+    started = time.monotonic()
     job_id = f"rescore:{user_id}:{generation}"
     if not await resources.jobs.enqueue(RESCORE, str(user_id), job_id=job_id, defer=delay) and join:
         # That job is queued by the sweep, or under way and may have read before this change: one more.
         await resources.jobs.enqueue(RESCORE, str(user_id), defer=delay)
+    if join:
+        if len(queued) > QUEUED_KNOWN:
+            queued.clear()
+        # Deferred by the delay, it starts no sooner (half of it left for clocks a little apart): writes
+        # until then join it without asking Redis.
+        queued[user_id] = started + delay * QUEUED_TRUST
 
 
 async def sweep_scores(ctx: dict[str, Any]) -> int:

@@ -3,9 +3,9 @@ block fits in free work time (before the due when the due can be met), one day's
 least a break between blocks, dependencies and block order as precedences.
 
 The objective, in one currency: placing a slot of work earns the task's value times more than anything
-else can cost, so work is never left out for tidiness; then every block's end costs its weight (important
-and urgent work earlier); deep work outside peak hours costs half a day's delay; moving a committed block
-costs a day's delay.
+else can cost, so work is never left out for tidiness (a deadline the plan can still meet is worth most);
+then every block's end costs its weight (important and urgent work earlier); deep work outside peak hours
+costs half a day's delay; moving a committed block costs a day's delay.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from aurum.planning.greedy import Solution, urgency
+from aurum.planning.greedy import Solution, savable, urgency
 from aurum.planning.prepare import Job, Problem
 from aurum.planning.timeline import SLOT_MINUTES, Segment, starts_that_fit
 
@@ -43,8 +43,9 @@ def domain(ranges: list[Segment]) -> cp_model.Domain:
     return cp_model.Domain.from_intervals([[r.start, r.end - 1] for r in ranges])
 
 
-def value(job: Job) -> int:
-    return 10 + round(job.task.priority)
+def value(problem: Problem, job: Job) -> int:
+    """What a slot of the task's work earns: its priority, and far more for a deadline the plan can meet."""
+    return 10 + round(job.task.priority) + (200 if savable(problem, job) else 0)
 
 
 def add_chunk(problem: Problem, built: Built, job: Job, index: int, ranges: list[Segment]) -> Chunk:
@@ -55,11 +56,11 @@ def add_chunk(problem: Problem, built: Built, job: Job, index: int, ranges: list
     interval = model.new_optional_fixed_size_interval_var(start, size + problem.break_slots, present, "")
     built.intervals.append(interval)
     add_days(built, start, present, size, ranges)
-    weight = value(job) + urgency(problem, job)
+    weight = value(problem, job) + urgency(problem, job)
     horizon = problem.timeline.end + SLOTS_PER_DAY
     end_cost = model.new_int_var(0, weight * (horizon + size), "")
     model.add(end_cost >= weight * (start + size)).only_enforce_if(present)
-    built.gains.append(8 * (horizon + SLOTS_PER_DAY) * value(job) * size * present - end_cost)
+    built.gains.append(8 * (horizon + SLOTS_PER_DAY) * value(problem, job) * size * present - end_cost)
     if job.task.deep_work:
         add_peak(problem, built, job, index, present, start, weight)
     kept = job.kept[index]
@@ -70,7 +71,7 @@ def add_chunk(problem: Problem, built: Built, job: Job, index: int, ranges: list
             model.add_implication(stays, present)
         else:
             model.add(stays == 0)
-        built.gains.append(-value(job) * SLOTS_PER_DAY * (1 - stays))
+        built.gains.append(-value(problem, job) * SLOTS_PER_DAY * (1 - stays))
     return Chunk(size, start, present)
 
 

@@ -1,5 +1,6 @@
-"""The deterministic fallback: committed blocks first where they still fit, then task by task in order of
-importance and urgency (dependencies first), every block as early as it fits."""
+"""The deterministic fallback: committed blocks first where they still fit, then the deadlines it can still
+meet, earliest first, then task by task in order of importance and urgency (dependencies first), every block
+as early as it fits."""
 
 from __future__ import annotations
 
@@ -12,22 +13,33 @@ from aurum.planning.prepare import Job, Problem
 Solution = dict[uuid.UUID, list[int]]  # the starts of the blocks placed: a prefix of the job's sizes
 
 
+def savable(problem: Problem, job: Job) -> bool:
+    """Due inside the plan and still possible to meet: the work a plan exists to save."""
+    due = job.task.due
+    return due is not None and not job.late and problem.timeline.floor(due) <= problem.timeline.end
+
+
 def urgency(problem: Problem, job: Job) -> int:
-    """How much sooner than its priority alone says a task should come: due in the plan, or past saving."""
+    """How much sooner than its priority alone says a task should come: a deadline the plan can still
+    meet most (a late task will be late whatever comes first; a savable one is lost if it waits), then past
+    saving, then due soon after the plan."""
     due = job.task.due
     if due is None:
         return 0
+    if savable(problem, job):
+        return 120
     if job.late:
         return 60
-    slot = problem.timeline.floor(due)
-    if slot <= problem.timeline.end:
-        return 50
-    return 20 if slot <= 2 * problem.timeline.end else 0
+    return 20 if problem.timeline.floor(due) <= 2 * problem.timeline.end else 0
 
 
-def rank(problem: Problem, job: Job) -> tuple[float, int, str]:
+def rank(problem: Problem, job: Job) -> tuple[int, float, int, str]:
+    """Savable deadlines first, earliest due first (so each gets the time before its due); then by
+    importance and urgency."""
     due = problem.timeline.floor(job.task.due) if job.task.due is not None else 10**9
-    return (-(job.task.priority + urgency(problem, job)), due, str(job.task.id))
+    if savable(problem, job):
+        return (0, due, 0, str(job.task.id))
+    return (1, -(job.task.priority + urgency(problem, job)), due, str(job.task.id))
 
 
 def keep_committed(problem: Problem, board: Board, placed: Solution, ends: dict[uuid.UUID, int]) -> None:

@@ -149,7 +149,7 @@ class DeadlineRisk:
 @dataclass(frozen=True)
 class PlanDay:
     date: date
-    capacity_minutes: int
+    capacity_minutes: int  # what can be planned: free work time (not busy, not past), within the daily cap
     planned_minutes: int
     busy_minutes: int  # busy time inside the day's work hours
 

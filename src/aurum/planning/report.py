@@ -124,10 +124,14 @@ def days(problem: Problem, solution: Solution) -> list[PlanDay]:
     for window in timeline.windows:
         for low, high in merged(problem.request.busy):
             busy[window.day] += max(timedelta(), min(high, window.end) - max(low, window.start))
+    free = [0] * timeline.days
+    for segment in timeline.free:
+        if 0 <= segment.day < timeline.days:
+            free[segment.day] += segment.end - segment.start
     return [
         PlanDay(
             timeline.first + timedelta(days=index),
-            problem.capacities[index] * SLOT_MINUTES,
+            min(problem.capacities[index], free[index]) * SLOT_MINUTES,
             planned[index],
             int(busy[index].total_seconds() // 60),
         )

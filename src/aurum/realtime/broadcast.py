@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from aurum.graphql.context import Context
 from aurum.graphql.documents import documents_of
 from aurum.graphql.extensions import format_error
 from aurum.realtime.graphql import ChangeEvent, EntityType
+from aurum.realtime.payload import ScalarSelection, scalar_selection
 from aurum.realtime.reading import Change
 
 ROOT_FIELD = "recordChanged"
@@ -51,6 +52,7 @@ class Plan:
     operation_name: str | None
     variables: dict[str, Any] | None
     key: Hashable  # what its payload depends on besides the change and the user
+    scalars: ScalarSelection | None  # the change's own fields only: built without graphql-core
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +103,16 @@ async def plan_for(
     key = (query, operation_name, payload_variables, principal.api_key_id is None, principal.scopes)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = Plan(query, document, operation_name, variables, key)
+        scalars = scalar_selection(root, document)
+        plan = _PLANS[key] = Plan(query, document, operation_name, variables, key, scalars)
     return Following(plan, arguments.get("after"), arguments.get("entityTypes"))
 
 
-async def render(schema: strawberry.Schema, plan: Plan, change: Change, context: Context) -> str:
-    """The ``payload`` of a ``next`` message for this change, as JSON text."""
+def render(schema: strawberry.Schema, plan: Plan, change: Change, context: Context) -> str | Awaitable[str]:
+    """The ``payload`` of a ``next`` message for this change, as JSON text: at once when the selection
+    resolves nothing asynchronously (no ``node``), else once its resolvers are done."""
+    if plan.scalars is not None:
+        return plan.scalars.payload(change)
     event = ChangeEvent.of(change)
     executor = Executor.build(
         schema._schema, plan.document, event, context.fresh(), plan.variables, plan.operation_name
@@ -114,8 +120,12 @@ async def render(schema: strawberry.Schema, plan: Plan, change: Change, context:
     assert not isinstance(executor, list), executor  # the plan was built from the same arguments
     result = execute_subscription_event(executor)
     if inspect.isawaitable(result):
-        result = await result
+        return _encoded(result, context.request_id)
     return encode(result, context.request_id)
+
+
+async def _encoded(result: Awaitable[ExecutionResult], request_id: str) -> str:
+    return encode(await result, request_id)
 
 
 def encode(result: ExecutionResult, request_id: str) -> str:

@@ -36,6 +36,9 @@ class EntityType(Enum):
     NOTIFICATION = "NOTIFICATION"
     INSIGHT = "INSIGHT"
     ANALYSIS_RUN = "ANALYSIS_RUN"
+    CALENDAR = "CALENDAR"
+    CALENDAR_FEED = "CALENDAR_FEED"
+    TIME_ENTRY = "TIME_ENTRY"
     PRIORITY_SCORE = strawberry.enum_value(
         "PRIORITY_SCORE",
         description="A task's priority score, recomputed (the node is the task). Derived and frequent: "
@@ -56,6 +59,9 @@ TYPE_NAMES = {
     EntityType.NOTIFICATION: "Notification",
     EntityType.INSIGHT: "Insight",
     EntityType.ANALYSIS_RUN: "AnalysisRun",
+    EntityType.CALENDAR: "Calendar",
+    EntityType.CALENDAR_FEED: "CalendarFeed",
+    EntityType.TIME_ENTRY: "TimeEntry",
     EntityType.PRIORITY_SCORE: "Task",
 }
 KNOWN = frozenset(t.value for t in TYPE_NAMES)

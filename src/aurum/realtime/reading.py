@@ -1,9 +1,9 @@
-"""What the hub reads: raw asyncpg on one pooled connection, many users in one transaction.
+"""What the hub reads: raw asyncpg on one pooled connection, many users at a time.
 
 The hub reads the change log on every wake-up of every user with subscribers here, and rechecks the
 credentials of every user with sockets here each interval, so these paths skip the ORM: one pool checkout per
-batch, then two prepared statements per user (who to act as, then what changed since the cursor, or which of
-the sockets' credentials have ended).
+batch. The change log is read in one statement for all the users of a batch; the credentials in a
+transaction, two prepared statements per user (who to act as, then which of the sockets' credentials ended).
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from aurum.db import RAW_ACT_AS, raw_transaction
 PAGE = 500
 # Row-level security shows the transaction one user's rows: each read names its user first (RAW_ACT_AS).
 LAST_EVENT = "SELECT coalesce(max(id), 0) FROM events WHERE user_id = $1"
-EVENTS_AFTER = (
-    "SELECT id, entity_type, entity_id, operation, changed_fields, occurred_at FROM events"
-    " WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+# Up to a page of events of each user after that user's position: one statement for many users, with the
+# owner's rights over the users named (migration 0022). The hub reads only for users whose sockets here
+# signed in as them.
+EVENTS_AFTER_MANY = (
+    "SELECT user_id, id, entity_type, entity_id, operation, changed_fields, occurred_at"
+    " FROM aurum_events_after($1::uuid[], $2::bigint[], $3)"
 )
 # What no longer stands of a user's credentials, from the durable record (a revocation announced while Redis
 # was away never reached this process): ended sessions, revoked keys, and the user if the account is gone.
@@ -53,9 +56,12 @@ class Change:
     occurred_at: datetime
 
 
-def _change(row: Any) -> Change:
-    entity_id = row[2]
-    return Change(row[0], row[1], uuid.UUID(bytes=entity_id.bytes), row[3], list(row[4]), row[5])
+def _change(row: Any, first: int = 0) -> Change:
+    """The change of a row whose columns from ``first`` on are an event's, as EVENTS_AFTER_MANY's."""
+    event_id, entity_type, entity_id, operation, changed, occurred_at = row[first : first + 6]
+    return Change(
+        event_id, entity_type, uuid.UUID(bytes=entity_id.bytes), operation, list(changed), occurred_at
+    )
 
 
 async def last_event_id(engine: AsyncEngine, user_id: uuid.UUID) -> int:
@@ -68,13 +74,18 @@ async def last_event_id(engine: AsyncEngine, user_id: uuid.UUID) -> int:
 async def read_changes(
     engine: AsyncEngine, positions: Sequence[tuple[uuid.UUID, int]], limit: int = PAGE
 ) -> dict[uuid.UUID, list[Change]]:
-    """Up to ``limit`` events of each user after that user's position, oldest first."""
-    found: dict[uuid.UUID, list[Change]] = {}
-    async with raw_transaction(engine, readonly=True) as raw:
-        for user_id, after in positions:
-            await raw.fetchval(RAW_ACT_AS, str(user_id))
-            rows = await raw.fetch(EVENTS_AFTER, user_id, after, limit)
-            found[user_id] = [_change(row) for row in rows]
+    """Up to ``limit`` events of each user after that user's position, oldest first: one statement for
+    all of them (``EVENTS_AFTER_MANY``), on a pooled connection with no transaction around it."""
+    found: dict[uuid.UUID, list[Change]] = {user_id: [] for user_id, _ in positions}
+    if not found:
+        return found
+    users, afters = [u for u, _ in positions], [a for _, a in positions]
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        rows = await raw.fetch(EVENTS_AFTER_MANY, users, afters, limit)
+    for row in rows:
+        found[uuid.UUID(bytes=row[0].bytes)].append(_change(row, 1))
     return found
 
 

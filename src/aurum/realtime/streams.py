@@ -8,6 +8,7 @@ so a slow consumer costs no memory of its own.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable
@@ -49,7 +50,7 @@ class UserStream:
         self.recent: deque[Change] = deque(maxlen=size)
         self.appended = 0  # changes ever appended: the sequence number of the next one
         self.arrived = asyncio.Event()
-        self.shared: dict[int, dict[Hashable, asyncio.Future[Any]]] = {}
+        self.shared: dict[int, dict[Hashable, Any]] = {}  # per change: futures and values, by key
 
     def join(self, subscriber: Subscriber) -> None:
         subscriber.taken = self.appended
@@ -98,15 +99,48 @@ class UserStream:
 
     async def shared_result(self, change: Change, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         """``make()`` once per change and key for all subscribers of the user (the first to ask starts it)."""
+        future: asyncio.Future[T] = self.shared_future(change, key, make)
+        if future.done():
+            return future.result()
+        return await asyncio.shield(future)
+
+    def shared_future(
+        self, change: Change, key: Hashable, make: Callable[[], Awaitable[T] | T]
+    ) -> asyncio.Future[T]:
+        """The future of ``make()``, made once per change and key; done at once when ``make`` needed no
+        waiting (a payload that reads nothing more), so that its subscribers can be sent it without a task."""
+        results = self._results(change)
+        future: asyncio.Future[T] | None = results.get(key)
+        if future is None:
+            future = results[key] = _future_of(make)
+        return future
+
+    def shared_value(self, change: Change, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()`` once per change and key: what is derived from a shared result, the same for many."""
+        results = self._results(change)
+        if key not in results:
+            results[key] = make()
+        value: T = results[key]
+        return value
+
+    def _results(self, change: Change) -> dict[Hashable, Any]:
         results = self.shared.get(change.id)
         if results is None:
             results = self.shared[change.id] = {}
             while len(self.shared) > SHARED:
                 del self.shared[next(iter(self.shared))]
-        future = results.get(key)
-        if future is None:
-            future = results[key] = asyncio.ensure_future(make())
-        if future.done():
-            result: T = future.result()
-            return result
-        return await asyncio.shield(future)
+        return results
+
+
+def _future_of(make: Callable[[], Awaitable[T] | T]) -> asyncio.Future[T]:
+    try:
+        made = make()
+    except Exception as error:
+        failed: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        failed.set_exception(error)
+        return failed
+    if inspect.isawaitable(made):
+        return asyncio.ensure_future(made)
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    future.set_result(made)
+    return future

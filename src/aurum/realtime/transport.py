@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import functools
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -32,6 +33,7 @@ from aurum.realtime.broadcast import Following, failure, follows_record_changed,
 from aurum.realtime.graphql import decode_cursor, wanted_types
 from aurum.realtime.reading import Change
 from aurum.realtime.streams import Subscriber, UserStream
+from aurum.serving import WebSocketProtocol, text_frame
 
 _FINISHED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[None]] = (
     weakref.WeakKeyDictionary()
@@ -101,6 +103,14 @@ def _lean(prepared: Prepared, operation_name: str | None) -> bool:
     assert prepared.anatomy is not None
     operation = prepared.anatomy.operation(operation_name)
     return operation is not None and follows_record_changed(operation)
+
+
+NEXT_FRAME = "next-frame"  # a key of the shared frames, beside the payloads' own keys
+
+
+def next_message(operation_id: str, payload: str) -> str:
+    """A ``next`` message of the operation with this payload text."""
+    return '{"id":' + orjson.dumps(operation_id).decode() + ',"type":"next","payload":' + payload + "}"
 
 
 class Feed(Subscriber):
@@ -208,12 +218,62 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await self.send_message(cast(Message, {"id": operation_id, "type": "error", "payload": [error]}))
 
     def wake(self, feed: Feed) -> None:
-        """New changes for the feed: send them, unless a sender is at it already."""
-        if feed.sender is None and self.feeds.get(feed.operation.id) is feed:
-            feed.sender = asyncio.create_task(self._send_new(feed))
+        """New changes for the feed: sent at once if they can be (their payload is ready, the socket has
+        room), else by a task of the feed's, unless a sender is at it already."""
+        if feed.sender is not None or self.feeds.get(feed.operation.id) is not feed:
+            return
+        stream = feed.stream
+        assert stream is not None
+        while (change := stream.poll(feed)) is not None:
+            if not self._sent_now(feed, change):
+                feed.sender = asyncio.create_task(self._send_new(feed, change))
+                return
 
-    async def _send_new(self, feed: Feed) -> None:
+    def _sent_now(self, feed: Feed, change: Change) -> bool:
+        """Whether the change is dealt with at once: sent (its payload ready, the socket taking it without
+        waiting) or not for this feed. ``False`` leaves it to the feed's task, which waits for what this
+        could not, or meets the failure again and ends the operation."""
+        if change.id <= feed.last:
+            return True
+        if change.entity_type not in feed.wanted:
+            feed.last = change.id
+            return True
+        stream = feed.stream
+        protocol = self._protocol()
+        if stream is None or protocol is None or feed.operation.completed:
+            return False
         try:
+            payload = stream.shared_future(change, feed.plan.key, self._render(feed, change))
+            if not payload.done() or payload.cancelled() or payload.exception() is not None:
+                return False
+            key = (NEXT_FRAME, feed.plan.key, feed.operation.id)
+            frame = stream.shared_value(change, key, self._framer(feed, payload.result()))
+            if not protocol.write_now(frame):
+                return False
+        except Exception:  # unexpected: the task path meets it again and reports it
+            return False
+        feed.last = change.id
+        return True
+
+    def _render(self, feed: Feed, change: Change) -> Callable[[], str | Awaitable[str]]:
+        schema = cast(strawberry.Schema, self.schema)
+        return functools.partial(render, schema, feed.plan, change, self.context)
+
+    @staticmethod
+    def _framer(feed: Feed, payload: str) -> Callable[[], bytes]:
+        return lambda: text_frame(next_message(feed.operation.id, payload).encode())
+
+    def _protocol(self) -> WebSocketProtocol | None:
+        """Our uvicorn protocol under this socket, to write shared frames to; ``None`` under another
+        server (a test client), where every message goes the ASGI way."""
+        websocket = cast(WebSocket, self.context.request)
+        protocol = getattr(websocket._send, "__self__", None)
+        return protocol if isinstance(protocol, WebSocketProtocol) else None
+
+    async def _send_new(self, feed: Feed, pending: Change | None = None) -> None:
+        try:
+            if pending is not None and not await self._send_change(feed, pending):
+                return  # the socket is gone: nothing will wake this feed again
             await self._drain(feed)
         except Exception as error:  # unexpected: logged, and the operation ends as Strawberry would end it
             await self.handle_task_exception(error)
@@ -234,10 +294,9 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         feed.last = change.id
         if change.entity_type not in feed.wanted:
             return True
-        context = self.context
-        make = functools.partial(render, cast(strawberry.Schema, self.schema), feed.plan, change, context)
         assert feed.stream is not None  # joined before anything is sent
-        payload = await feed.stream.shared_result(change, feed.plan.key, make)
+        future = feed.stream.shared_future(change, feed.plan.key, self._render(feed, change))
+        payload = future.result() if future.done() else await asyncio.shield(future)
         return await self._send_next(feed.operation, payload)
 
     async def _end(self, feed: Feed, payload: str) -> None:
@@ -260,7 +319,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if operation.completed:
             return False
         websocket = cast(WebSocket, self.context.request)
-        message = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":' + payload + "}"
+        message = next_message(operation.id, payload)
         try:
             await websocket.send_text(message)
         except (WebSocketDisconnect, RuntimeError, OSError):

@@ -17,6 +17,7 @@ from strawberry import Info
 if TYPE_CHECKING:
     from aurum.hrm.graphql.insights import Insight, InsightFilter
     from aurum.hrm.graphql.scores import PriorityScore
+    from aurum.timetrack.graphql import TimeEntry
 
 from aurum.area.model import Area as AreaModel
 from aurum.graphql.context import Context
@@ -166,6 +167,12 @@ class Task(Node):
     priority: Priority = strawberry.field(description="How pressing it is.")
     due_date: date | None = strawberry.field(description="The day it is due, in the viewer's time zone.")
     reminder_at: datetime | None = strawberry.field(description="When to remind the person.")
+    start_date: date | None = strawberry.field(description="The day work on it can start.")
+    defer_until: datetime | None = strawberry.field(description="Snoozed until then.")
+    scheduled_start: datetime | None = strawberry.field(
+        description="Where the kept plan (planCommit) starts its first block."
+    )
+    scheduled_end: datetime | None = strawberry.field(description="Where the kept plan ends its last block.")
     estimated_minutes: int | None = strawberry.field(description="The expected effort in minutes.")
     energy: Energy | None = strawberry.field(description="How much energy it takes.")
     category: TaskCategory | None = strawberry.field(description="The kind of work.")
@@ -180,6 +187,22 @@ class Task(Node):
     version: int = strawberry.field(description="Increases with every change; pass as expectedVersion.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @strawberry.field(
+        description="Minutes tracked on it: timers and manual entries (a running timer counts to now)."
+    )
+    async def time_spent_minutes(self, info: Info[Context, None]) -> int:
+        from aurum.timetrack.graphql import time_spent
+
+        return await time_spent(info, self.uuid)
+
+    @strawberry.field(description="Its time entries, newest first (at most 100).")
+    async def time_entries(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[TimeEntry, strawberry.lazy("aurum.timetrack.graphql")]]:
+        from aurum.timetrack.graphql import entries
+
+        return await entries(info, self.uuid)
 
     @classmethod
     def from_row(cls, row: Any) -> Task:
@@ -197,6 +220,10 @@ class Task(Node):
             priority=Priority(row.priority),
             due_date=row.due_date,
             reminder_at=row.reminder_at,
+            start_date=row.start_date,
+            defer_until=row.defer_until,
+            scheduled_start=row.scheduled_start,
+            scheduled_end=row.scheduled_end,
             estimated_minutes=row.estimated_minutes,
             energy=Energy(row.energy) if row.energy else None,
             category=TaskCategory(row.category) if row.category else None,

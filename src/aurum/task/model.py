@@ -74,6 +74,11 @@ class Task(UserOwned, Base):
         ),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         CheckConstraint(
+            "(scheduled_start IS NULL) = (scheduled_end IS NULL) AND "
+            "(scheduled_end IS NULL OR scheduled_end > scheduled_start)",
+            name="scheduled_span",
+        ),
+        CheckConstraint(
             f"recurrence_frequency IS NULL OR {one_of('recurrence_frequency', FREQUENCIES)}",
             name="recurrence_frequency_valid",
         ),
@@ -120,6 +125,10 @@ class Task(UserOwned, Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     due_time: Mapped[time | None] = mapped_column(Time)
     reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    defer_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     estimated_minutes: Mapped[int | None] = mapped_column(Integer)
     energy: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(16))

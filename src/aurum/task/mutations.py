@@ -42,6 +42,14 @@ class TaskCreateInput:
         default=strawberry.UNSET,
         description="When to remind; without an offset, read in the viewer's time zone.",
     )
+    start_date: date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The day work on it can start: until then it is out of today and plan.",
+    )
+    defer_until: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Snoozed until then (with its UTC offset): out of today and plan until that moment.",
+    )
     estimated_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="1–10080 minutes.")
     energy: Energy | None = strawberry.field(default=strawberry.UNSET, description="Energy it takes.")
     category: TaskCategory | None = strawberry.field(default=strawberry.UNSET, description="Kind of work.")
@@ -70,6 +78,14 @@ class TaskUpdateInput:
     reminder_at: datetime | None = strawberry.field(
         default=strawberry.UNSET,
         description="When to remind; without an offset, read in the viewer's time zone.",
+    )
+    start_date: date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The day work on it can start: until then it is out of today and plan.",
+    )
+    defer_until: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Snoozed until then (with its UTC offset): out of today and plan until that moment.",
     )
     estimated_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="1–10080 minutes.")
     energy: Energy | None = strawberry.field(default=strawberry.UNSET, description="Energy it takes.")

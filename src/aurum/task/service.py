@@ -41,7 +41,14 @@ CHECKS: dict[str, Any] = {
     "estimated_minutes": nullable(lambda v, f: int_range(v, f, 1, 10080)),
     "sort_order": SORT_ORDER,
     "subtasks_required": NOT_NULL,
+    "defer_until": nullable(lambda v, f: aware(v, f)),
 }
+
+
+def aware(moment: datetime, field: list[str]) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput("Give the moment with its UTC offset, such as 2026-05-01T09:00:00+02:00", field)
+    return moment
 
 
 def _now() -> datetime:
@@ -92,15 +99,7 @@ async def create(
     dependency_ids: Sequence[uuid.UUID] = (),
     recurrence: Recurrence | None = None,
 ) -> Task:
-    cleaned: dict[str, Any] = {}
-    checks = Checks()  # field checks, the recurrence rule and the due time are reported together
-    checks.run(lambda: cleaned.update(_clean(values)))
-    if recurrence is not None:
-        checks.run(lambda: _apply_recurrence(cleaned, recurrence, values.get("due_date")))
-        cleaned.update(_new_series())
-    checks.run(lambda: _check_due(values))
-    checks.run(lambda: _check_new_status(values))
-    checks.raise_any()
+    cleaned = checked_new(values, recurrence)
     await _localize_reminder(uow, cleaned)
     await crud.get_owned(uow.session, Project, project_id, uow.user_id, ["input", "projectId"])
     if parent_id is not None:
@@ -115,18 +114,38 @@ async def create(
     return task
 
 
+def checked_new(values: dict[str, Any], recurrence: Recurrence | None) -> dict[str, Any]:
+    """A new task's columns from its input, every check of the input alone done (field checks, the
+    recurrence rule and the due time reported together)."""
+    cleaned: dict[str, Any] = {}
+    checks = Checks()
+    checks.run(lambda: cleaned.update(_clean(values)))
+    if recurrence is not None:
+        checks.run(lambda: _apply_recurrence(cleaned, recurrence, values.get("due_date")))
+        cleaned.update(_new_series())
+    checks.run(lambda: _check_due(values))
+    checks.run(lambda: _check_new_status(values))
+    checks.raise_any()
+    return cleaned
+
+
 async def _localize_reminder(uow: UnitOfWork, cleaned: dict[str, Any]) -> None:
     """A reminder without an offset is wall-clock time in the person's zone, as the due time is."""
     reminder: datetime | None = cleaned.get("reminder_at")
-    if reminder is None:
-        return
+    if reminder is not None:
+        cleaned["reminder_at"] = localized(reminder, await _zone(uow) if reminder.tzinfo is None else None)
+
+
+def localized(reminder: datetime, zone: ZoneInfo | None) -> datetime:
+    """The reminder in ``zone`` when it has no offset of its own (``zone`` given only then)."""
     if reminder.tzinfo is None:
-        reminder = reminder.replace(tzinfo=await _zone(uow))
+        assert zone is not None
+        reminder = reminder.replace(tzinfo=zone)
     try:
         reminder.astimezone(UTC)
     except OverflowError:
         raise InvalidInput("'reminderAt' is outside the years 1 to 9999", ["input", "reminderAt"]) from None
-    cleaned["reminder_at"] = reminder
+    return reminder
 
 
 def _check_due(values: dict[str, Any]) -> None:
@@ -261,6 +280,7 @@ async def _follow(uow: UnitOfWork, task: Task) -> None:
         "due_date": due,
         "due_time": task.due_time,
         "reminder_at": reminder,
+        "start_date": None if task.start_date is None else task.start_date + (due - task.due_date),
         "estimated_minutes": task.estimated_minutes,
         "energy": task.energy,
         "category": task.category,

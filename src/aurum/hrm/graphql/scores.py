@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -24,13 +24,14 @@ from aurum.hrm.scoring import SCORES, current_scores, top_scores
 from aurum.models import readable, table_of
 from aurum.pillar.model import Pillar
 from aurum.project.model import Project
-from aurum.task.model import CLOSED_STATUSES
+from aurum.task.model import CLOSED_STATUSES, TaskDependency
 from aurum.task.model import Task as TaskModel
 
 if TYPE_CHECKING:
     from aurum.task.graphql import Task
 
 TASKS = table_of(TaskModel)
+DEPENDENCIES = table_of(TaskDependency)
 PROJECTS = table_of(Project)
 AREAS = table_of(Area)
 PILLARS = table_of(Pillar)
@@ -130,7 +131,36 @@ def coaching_of(row: Any, score: Score, now: datetime, zone: ZoneInfo) -> str:
     return coaching((row.project_name, row.area_name, row.pillar_name), due, score)
 
 
-async def today_items(info: Info[Context, None], limit: int) -> list[TodayItem]:
+PRIORITY_ORDER = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+LOOK_AHEAD = 3  # candidates read per place asked for: some cannot start, some are parents of others
+
+
+def meaning(row: Any, score: Score) -> tuple[Any, ...]:
+    """Most important first; ties broken by meaning (sooner due, higher priority, older), never by id."""
+    return (-score.value, row.due_date or date.max, PRIORITY_ORDER.get(row.priority, 2), row.created_at)
+
+
+async def _held_back(session: Any, ids: Sequence[uuid.UUID]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Of these tasks: those waiting for an open task, and those with an open subtask."""
+    waiting = select(DEPENDENCIES.c.task_id).join(TASKS, TASKS.c.id == DEPENDENCIES.c.depends_on_id)
+    waiting = waiting.where(DEPENDENCIES.c.task_id.in_(ids), TASKS.c.status.not_in(CLOSED_STATUSES))
+    parents = select(TASKS.c.parent_id).where(
+        TASKS.c.parent_id.in_(ids), TASKS.c.status.not_in(CLOSED_STATUSES)
+    )
+    blocked = set((await session.execute(waiting)).scalars())
+    return blocked, set((await session.execute(parents)).scalars())
+
+
+def _later(row: Any, now: datetime, today: date) -> bool:
+    """Not to be started yet: its start day is ahead, or it is snoozed."""
+    return (row.start_date is not None and row.start_date > today) or (
+        row.defer_until is not None and row.defer_until > now
+    )
+
+
+async def ranked_items(info: Info[Context, None], limit: int, *, waiting: bool) -> list[TodayItem]:
+    """Today's tasks that can start now (``waiting``: those that wait for open work), most important first;
+    a parent whose subtasks are open is done through them, so it is not listed beside them."""
     from aurum.hrm.gather import preferences_of
     from aurum.task.graphql import Task
 
@@ -139,17 +169,26 @@ async def today_items(info: Info[Context, None], limit: int) -> list[TodayItem]:
     ctx = info.context
     now, zone = datetime.now(UTC), await ctx.timezone()
     async with ctx.reading() as session:
-        ranked = await top_scores(session, ctx.user_id, limit)
-        rows = {row.id: row for row in (await session.execute(_with_names([i for i, _ in ranked]))).all()}
+        ranked = dict(await top_scores(session, ctx.user_id, min(500, LOOK_AHEAD * limit + 20)))
+        rows = {row.id: row for row in (await session.execute(_with_names(list(ranked)))).all()}
+        blocked, parents = await _held_back(session, list(rows))
         explain = (await preferences_of(session, ctx.user_id, {})).show_reasoning
+    today = now.astimezone(zone).date()
+    chosen = [
+        task_id
+        for task_id in rows
+        if task_id not in parents
+        and (task_id in blocked) == waiting
+        and not _later(rows[task_id], now, today)
+    ]
+    chosen.sort(key=lambda task_id: meaning(rows[task_id], ranked[task_id]))
     return [
         TodayItem(
             task=Task.from_row(rows[task_id]),
-            score=PriorityScore.of(score),
-            coaching=coaching_of(rows[task_id], score, now, zone) if explain else None,
+            score=PriorityScore.of(ranked[task_id]),
+            coaching=coaching_of(rows[task_id], ranked[task_id], now, zone) if explain else None,
         )
-        for task_id, score in ranked
-        if task_id in rows
+        for task_id in chosen[:limit]
     ]
 
 
@@ -171,13 +210,25 @@ def _with_names(ids: list[uuid.UUID]) -> Select[Any]:
 @strawberry.type
 class ScoreQuery:
     @strawberry.field(
-        description="The viewer's open tasks that matter most now, by priority score, with the factors "
-        "behind each and a line of coaching. Tasks of projects on hold, completed or cancelled, and of "
-        "anything archived, are left out."
+        description="The viewer's open tasks that matter most now and can start now, by priority score "
+        "(ties: sooner due, higher priority, older), with the factors behind each and a line of coaching. "
+        "Tasks waiting for open tasks (see todayWaiting), parents of open subtasks, tasks of projects on "
+        "hold, completed or cancelled, and of anything archived, are left out."
     )
     async def today(
         self,
         info: Info[Context, None],
         limit: Annotated[int, strawberry.argument(description=f"How many, 1–{MAX_TODAY}.")] = 5,
     ) -> list[TodayItem]:
-        return await today_items(info, limit)
+        return await ranked_items(info, limit, waiting=False)
+
+    @strawberry.field(
+        description="The viewer's important tasks that cannot start yet because they wait for open tasks "
+        "(see Task.blockedBy), most important first: kept apart from today, which lists only what can start."
+    )
+    async def today_waiting(
+        self,
+        info: Info[Context, None],
+        limit: Annotated[int, strawberry.argument(description=f"How many, 1–{MAX_TODAY}.")] = 5,
+    ) -> list[TodayItem]:
+        return await ranked_items(info, limit, waiting=True)
