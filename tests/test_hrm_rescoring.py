@@ -268,7 +268,9 @@ async def test_a_task_waiting_elsewhere_is_rescored_when_what_it_waits_for_close
     blocker = found.tasks[found.projects[3]][0]
     waiting = found.tasks[found.projects[6]][1]
     await client.mutate("taskUpdate", {"id": waiting, "dependencyIds": [blocker]}, "task { id }")
-    assert await one_pass() == {waiting}
+    assert await one_pass() == {waiting, blocker}  # the blocker now unblocks something
+    await client.mutate("taskUpdate", {"id": waiting, "priority": "URGENT"}, "task { id }")
+    assert await one_pass() == {waiting, blocker}  # and what it unblocks matters more
     await act(client, "taskComplete", {"id": blocker}, "task { id }", STATUS)
     assert await one_pass() == found.below(found.projects[3]) - {blocker} | {waiting}
 

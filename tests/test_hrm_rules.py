@@ -51,7 +51,7 @@ def _migration() -> ModuleType:
 # code → (name, base weight, config), as the migrations seed them (0010, and SCOPE_STATUS in 0019)
 SEEDED: dict[str, tuple[str, float, dict[str, Any]]] = {
     code: (name, weight, config) for code, name, _k, _l, _a, weight, _llm, config, _d in _migration().RULES
-} | {"SCOPE_STATUS": ("Where it stands", 0.5, {})}
+} | {"SCOPE_STATUS": ("Where it stands", 0.5, {}), "UNBLOCKING": ("Unblocking", 0.7, {})}
 SEEDED["URGENCY"] = (SEEDED["URGENCY"][0], SEEDED["URGENCY"][1], URGENCY_CONFIG)  # 0021: by slack
 BASE = {code: RuleDef(code, SEEDED[code][0], SEEDED[code][1], SEEDED[code][2]) for code in EVALUATORS}
 
@@ -622,7 +622,7 @@ def test_the_score_is_the_weighted_mean_of_the_applicable_rules() -> None:
     score = score_task(world, subject, BASE, NOW)
     applicable = {code: rate(code, subject, world) for code in BASE}
     ratings = {code: rating for code, rating in applicable.items() if rating is not None}
-    assert set(ratings) == set(BASE) - {"USER_FEEDBACK"}
+    assert set(ratings) == set(BASE) - {"USER_FEEDBACK", "UNBLOCKING"}  # no verdict, nothing waits
     total = sum(BASE[code].weight for code in ratings)
     expected = 100 * sum(BASE[code].weight * rating.score for code, rating in ratings.items()) / total
     assert score.value == pytest.approx(expected, abs=0.005)
@@ -973,3 +973,27 @@ def test_a_verdict_holds_a_score_past_its_neighbour(
     verdict: str, target: float | None, value: float, kept: float
 ) -> None:
     assert held(task(feedback=verdict, feedback_target=target), value) == kept
+
+
+# ---- UNBLOCKING --------------------------------------------------------------------------------------------
+
+
+def test_unblocking_counts_what_waits_by_its_priority_and_dues() -> None:
+    soon, later = date(2026, 3, 13), date(2026, 5, 1)
+    assert rate("UNBLOCKING", task()) is None  # nothing waits: the rule stays out of the score
+    one = rated("UNBLOCKING", task(waiting=(("low", None),)))
+    urgent = rated("UNBLOCKING", task(waiting=(("urgent", None),)))
+    dated = rated("UNBLOCKING", task(waiting=(("urgent", soon),)))
+    many = rated("UNBLOCKING", task(waiting=(("urgent", soon), ("high", soon), ("medium", later))))
+    assert one.score < urgent.score < dated.score < many.score <= 1.0
+    assert one.reason == "1 open task waits for it"
+    assert many.reason == "3 open tasks wait for it (2 high or urgent, 2 due within a week)"
+
+
+def test_what_a_task_unblocks_lifts_it_above_a_like_task() -> None:
+    feature = task(
+        name="Build the feature", estimated_minutes=720, waiting=(("high", None), ("urgent", None))
+    )
+    walk = task(name="Walk 30 minutes", estimated_minutes=30, priority="medium")
+    world = snapshot(feature, walk)
+    assert ranked(world)[0] == "Build the feature"

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, any_, bindparam, func, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +85,26 @@ def _dependencies(ids: Collection[uuid.UUID] | None = None) -> Any:
     return statement.subquery("deps")
 
 
+def _waiting(ids: Collection[uuid.UUID] | None = None) -> Any:
+    """Per task (of ``ids``, by default every one): the priority and due day of each open task waiting for
+    it, in a steady order (a rating of what a task unblocks reads them)."""
+    dependent = TASKS.alias("dependent")
+    ordered = (DEPENDENCIES.c.task_id,)
+    statement = (
+        select(
+            DEPENDENCIES.c.depends_on_id.label("task_id"),
+            func.array_agg(aggregate_order_by(dependent.c.priority, *ordered)).label("waiting_priorities"),
+            func.array_agg(aggregate_order_by(dependent.c.due_date, *ordered)).label("waiting_dues"),
+        )
+        .join(dependent, dependent.c.id == DEPENDENCIES.c.task_id)
+        .where(dependent.c.status.not_in(CLOSED_STATUSES))
+        .group_by(DEPENDENCIES.c.depends_on_id)
+    )
+    if ids is not None:
+        statement = statement.where(among(DEPENDENCIES.c.depends_on_id, ids))
+    return statement.subquery("waiting")
+
+
 def _latest_feedback(ids: Collection[uuid.UUID] | None = None) -> Any:
     statement = (
         select(FEEDBACK.c.task_id, FEEDBACK.c.verdict, FEEDBACK.c.adjusted_score)
@@ -99,7 +119,7 @@ def _latest_feedback(ids: Collection[uuid.UUID] | None = None) -> Any:
 
 def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
     """These tasks (open or not) with what they wait for and the person's latest verdict on each."""
-    deps, feedback = _dependencies(ids), _latest_feedback(ids)
+    deps, feedback, waiting = _dependencies(ids), _latest_feedback(ids), _waiting(ids)
     return (
         select(
             TASKS,
@@ -107,15 +127,18 @@ def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
             deps.c.open_ids,
             feedback.c.verdict.label("feedback"),
             feedback.c.adjusted_score.label("feedback_target"),
+            waiting.c.waiting_priorities,
+            waiting.c.waiting_dues,
         )
         .outerjoin(deps, deps.c.task_id == TASKS.c.id)
         .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
+        .outerjoin(waiting, waiting.c.task_id == TASKS.c.id)
         .where(TASKS.c.user_id == user_id, among(TASKS.c.id, ids))
     )
 
 
 def _tasks_statement(user_id: uuid.UUID, since: datetime, only: Collection[uuid.UUID] | None) -> Select[Any]:
-    deps, feedback = _dependencies(), _latest_feedback()
+    deps, feedback, waiting = _dependencies(), _latest_feedback(), _waiting()
     statement = (
         select(
             TASKS,
@@ -123,9 +146,12 @@ def _tasks_statement(user_id: uuid.UUID, since: datetime, only: Collection[uuid.
             deps.c.open_ids,
             feedback.c.verdict.label("feedback"),
             feedback.c.adjusted_score.label("feedback_target"),
+            waiting.c.waiting_priorities,
+            waiting.c.waiting_dues,
         )
         .outerjoin(deps, deps.c.task_id == TASKS.c.id)
         .outerjoin(feedback, feedback.c.task_id == TASKS.c.id)
+        .outerjoin(waiting, waiting.c.task_id == TASKS.c.id)
         .join(PROJECTS, PROJECTS.c.id == TASKS.c.project_id)
         .where(
             TASKS.c.user_id == user_id,
@@ -160,6 +186,7 @@ def task_of(row: Any) -> TaskFacts:
         feedback_target=row.feedback_target,
         start_date=row.start_date,
         defer_until=row.defer_until,
+        waiting=tuple(zip(row.waiting_priorities or (), row.waiting_dues or (), strict=True)),
     )
 
 

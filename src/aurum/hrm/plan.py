@@ -176,7 +176,8 @@ def _below(found: Hierarchy, pillars: set[uuid.UUID]) -> set[uuid.UUID]:
 async def _tasks_concerned(
     session: AsyncSession, user_id: uuid.UUID, changed: set[uuid.UUID], projects: set[uuid.UUID]
 ) -> list[uuid.UUID]:
-    """The changed tasks that still exist, those waiting for one of them, and every task of these projects."""
+    """The changed tasks that still exist, those waiting for one of them, those they wait for, and every task
+    of these projects."""
     if not changed and not projects:
         return []
     # A union, not one OR: each part reads its own index (an OR reads every task of the person).
@@ -186,6 +187,11 @@ async def _tasks_concerned(
         parts.append(
             select(DEPENDENCIES.c.task_id).where(
                 DEPENDENCIES.c.user_id == user_id, among(DEPENDENCIES.c.depends_on_id, changed)
+            )
+        )
+        parts.append(  # what they wait for: its rating of what it unblocks reads them
+            select(DEPENDENCIES.c.depends_on_id).where(
+                DEPENDENCIES.c.user_id == user_id, among(DEPENDENCIES.c.task_id, changed)
             )
         )
     if projects:

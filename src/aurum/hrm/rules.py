@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aurum.hrm.effort import daily_work_minutes, task_minutes, working_minutes
@@ -151,6 +151,29 @@ ON_PEAK = {"high": 1.0, "medium": 0.7, "low": 0.4}
 OFF_PEAK = {"high": 0.3, "medium": 0.6, "low": 0.9}
 
 
+def unblocking(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    """What waits for the task: each open task waiting on it adds by its priority, more when it is due within
+    a week; with diminishing returns, bounded by 1. Left out when nothing waits."""
+    if not task.waiting:
+        return None
+    soon = snapshot.local_now.date() + timedelta(days=int(_setting(config, "soon_days", 7)))
+    share = _setting(config, "share", 0.6)
+    left = 1.0
+    pressing = dated = 0
+    for priority, due in task.waiting:
+        value = 0.3 + 0.4 * PRIORITY_SCORES.get(priority, 0.5)
+        pressing += priority in ("urgent", "high")
+        if due is not None and due <= soon:
+            value += 0.3
+            dated += 1
+        left *= 1 - share * min(1.0, value)
+    count = len(task.waiting)
+    reason = f"{count} open task{'s wait' if count > 1 else ' waits'} for it"
+    details = [f"{pressing} high or urgent"] if pressing else []
+    details += [f"{dated} due within a week"] if dated else []
+    return Rating(1 - left, reason + (f" ({', '.join(details)})" if details else ""))
+
+
 def energy_match(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
     pattern = snapshot.preferences.energy_pattern
     if task.energy is None or pattern not in PEAK_HOURS:
@@ -264,6 +287,7 @@ EVALUATORS: dict[str, Evaluator] = {
     "PILLAR_ALIGNMENT": pillar_alignment,
     "EXPLICIT_PRIORITY": explicit_priority,
     "DEPENDENCIES": dependencies,
+    "UNBLOCKING": unblocking,
     "ENERGY_MATCH": energy_match,
     "PROJECT_MOMENTUM": project_momentum,
     "TASK_AGE": task_age,
