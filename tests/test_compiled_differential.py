@@ -238,9 +238,9 @@ async def people(
     (``server_url``: the suite's server, whose worker scores the lives for orderings by score)."""
     # One static ceiling for both: the compiled path judges by the rows it reads, the resolvers by what a
     # query could return, and a document between their limits would be answered by one and refused by the
-    # other.
+    # other. Its fallback to the resolvers (a field it does not compile) is judged as the resolvers judge.
     async with (
-        app_server(settings, resources, query_cost_ceiling=CEILING) as compiled_url,
+        app_server(settings, resources, query_cost_ceiling=CEILING, max_query_cost=CEILING) as compiled_url,
         app_server(settings, resources, compiled_reads=False, max_query_cost=CEILING) as resolver_url,
         httpx.AsyncClient(base_url=compiled_url, timeout=30) as compiled_http,
         httpx.AsyncClient(base_url=resolver_url, timeout=30) as resolver_http,
