@@ -997,3 +997,30 @@ def test_what_a_task_unblocks_lifts_it_above_a_like_task() -> None:
     walk = task(name="Walk 30 minutes", estimated_minutes=30, priority="medium")
     world = snapshot(feature, walk)
     assert ranked(world)[0] == "Build the feature"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "mentions"),
+    [
+        ("active", 0.5 + 0.3 * 0.2, "'Run a 10k' is at least 20% done"),
+        ("planning", (0.5 + 0.3 * 0.2) * 0.8, "'Run a 10k' is at least 20% done, still being planned"),
+        ("on_hold", 0.1, "'Run a 10k' is on hold: its work waits until you resume it"),
+        ("cancelled", 0.0, "'Run a 10k' is cancelled"),
+    ],
+)
+def test_momentum_counts_the_projects_status(status: str, expected: float, mentions: str) -> None:
+    subject = task()
+    world = snapshot(subject, projects=(project(status=status),))
+    rating = rated("PROJECT_MOMENTUM", subject, world)
+    assert rating.score == pytest.approx(expected)
+    assert rating.reason == mentions
+
+
+def test_work_on_hold_ranks_below_work_being_planned_below_work_under_way() -> None:
+    projects = [
+        project(id=uuid.UUID(int=10 + n), name=status, status=status)
+        for n, status in enumerate(("active", "planning", "on_hold"))
+    ]
+    tasks = [task(name=f"Task of {p.name}", project_id=p.id) for p in projects]
+    world = snapshot(*tasks, projects=tuple(projects))
+    assert ranked(world) == ["Task of active", "Task of planning", "Task of on_hold"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from aurum.hrm.effort import daily_work_minutes, task_minutes, working_minutes
 from aurum.hrm.factors import Factor, Score
-from aurum.hrm.facts import Snapshot, TaskFacts
+from aurum.hrm.facts import ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.wording import lateness
 from aurum.task.rules import due_moment
 
@@ -204,10 +204,27 @@ def _share(step: float, steps: int) -> str:
     return f"at least {step:.0%}" if step > 0 else f"under {1 / steps:.0%}"
 
 
+PAUSED = {"on_hold": "is on hold: its work waits until you resume it", "cancelled": "is cancelled"}
+PLANNING_SHARE = 0.8  # a project still being planned asks for less than one under way
+
+
 def project_momentum(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
+    """How the project moves: near completion most, stalled least; a project on hold or cancelled asks for
+    nothing (0.1, 0), one still being planned for a fifth less than one under way."""
     project = snapshot.project_of(task)
     if project is None:
         return None
+    if project.status in PAUSED:
+        return Rating(
+            0.1 if project.status == "on_hold" else 0.0, f"'{project.name}' {PAUSED[project.status]}"
+        )
+    rating = _momentum(project, snapshot, config)
+    if project.status == "planning":
+        return Rating(rating.score * PLANNING_SHARE, f"{rating.reason}, still being planned")
+    return rating
+
+
+def _momentum(project: ProjectFacts, snapshot: Snapshot, config: Mapping[str, Any]) -> Rating:
     stalled_days = _setting(config, "stalled_days", 14)
     last = project.last_completed_at or project.created_at
     idle_days = (snapshot.now - last).total_seconds() / 86400
