@@ -1024,3 +1024,20 @@ def test_work_on_hold_ranks_below_work_being_planned_below_work_under_way() -> N
     tasks = [task(name=f"Task of {p.name}", project_id=p.id) for p in projects]
     world = snapshot(*tasks, projects=tuple(projects))
     assert ranked(world) == ["Task of active", "Task of planning", "Task of on_hold"]
+
+
+def test_slack_counts_the_work_it_waits_for() -> None:
+    due = due_at(NOW + timedelta(days=2))
+    alone = rated("URGENCY", task(estimated_minutes=60, **due))
+    waiting = rated(
+        "URGENCY", task(estimated_minutes=60, open_dependency_ids=(OPEN,), waited_minutes=600, **due)
+    )
+    assert waiting.score > alone.score
+    assert (
+        waiting.reason
+        == "Due in 2 days: 16 h of work time left for 11 h of work, 10 h of it in what it waits for"
+    )
+    blocked = rated(
+        "URGENCY", task(estimated_minutes=60, open_dependency_ids=(OPEN,), waited_minutes=1020, **due)
+    )
+    assert blocked.reason.endswith("it cannot be met (2 h short)")

@@ -86,6 +86,7 @@ class TaskFacts:
     feedback: str | None = None  # the person's latest verdict on its priority: CORRECT | TOO_HIGH | TOO_LOW
     feedback_target: float | None = None  # the score that verdict holds it under (TOO_HIGH) or over (TOO_LOW)
     waiting: tuple[tuple[str, date | None], ...] = ()  # (priority, due day) of each open task waiting for it
+    waited_minutes: int = 0  # the effort of the open tasks it waits for (estimates or typical lengths)
     start_date: date | None = None  # work on it can start that day (the person's zone)
     defer_until: datetime | None = None  # snoozed until then
 

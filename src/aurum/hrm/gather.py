@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, any_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, any_, bindparam, case, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.area.model import Area
 from aurum.auth.model import User
+from aurum.hrm.effort import TYPICAL_MINUTES, UNCATEGORISED_MINUTES
 from aurum.hrm.facts import (
     AreaFacts,
     PillarEffort,
@@ -66,8 +67,14 @@ def among(column: Any, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
     return column == any_(bindparam(None, list(ids), type_=ARRAY(PG_UUID(as_uuid=True))))  # type: ignore[no-any-return]
 
 
+def _typical(category: Any) -> Any:
+    """The typical length of a task of this kind, in SQL (``aurum.hrm.effort.TYPICAL_MINUTES``)."""
+    return case(TYPICAL_MINUTES, value=category, else_=UNCATEGORISED_MINUTES)
+
+
 def _dependencies(ids: Collection[uuid.UUID] | None = None) -> Any:
-    """Per task (of ``ids``, by default every one): what it waits for, and which of those are still open."""
+    """Per task (of ``ids``, by default every one): what it waits for, which of those are still open, and
+    their effort (estimates, or their kinds' typical lengths)."""
     waited = TASKS.alias("waited")
     statement = (
         select(
@@ -76,6 +83,9 @@ def _dependencies(ids: Collection[uuid.UUID] | None = None) -> Any:
             func.array_agg(DEPENDENCIES.c.depends_on_id)
             .filter(waited.c.status.not_in(CLOSED_STATUSES))
             .label("open_ids"),
+            func.sum(func.coalesce(waited.c.estimated_minutes, _typical(waited.c.category)))
+            .filter(waited.c.status.not_in(CLOSED_STATUSES))
+            .label("open_minutes"),
         )
         .join(waited, waited.c.id == DEPENDENCIES.c.depends_on_id)
         .group_by(DEPENDENCIES.c.task_id)
@@ -125,6 +135,7 @@ def tasks_by_id(user_id: uuid.UUID, ids: Collection[uuid.UUID]) -> Select[Any]:
             TASKS,
             deps.c.all_ids,
             deps.c.open_ids,
+            deps.c.open_minutes,
             feedback.c.verdict.label("feedback"),
             feedback.c.adjusted_score.label("feedback_target"),
             waiting.c.waiting_priorities,
@@ -144,6 +155,7 @@ def _tasks_statement(user_id: uuid.UUID, since: datetime, only: Collection[uuid.
             TASKS,
             deps.c.all_ids,
             deps.c.open_ids,
+            deps.c.open_minutes,
             feedback.c.verdict.label("feedback"),
             feedback.c.adjusted_score.label("feedback_target"),
             waiting.c.waiting_priorities,
@@ -187,6 +199,7 @@ def task_of(row: Any) -> TaskFacts:
         start_date=row.start_date,
         defer_until=row.defer_until,
         waiting=tuple(zip(row.waiting_priorities or (), row.waiting_dues or (), strict=True)),
+        waited_minutes=int(row.open_minutes or 0),
     )
 
 

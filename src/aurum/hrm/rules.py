@@ -65,10 +65,11 @@ def _work_hours(minutes: float) -> str:
 
 def slack_minutes(snapshot: Snapshot, task: TaskFacts) -> tuple[float, float, float]:
     """(work time left until it is due, its effort, slack = their difference), in minutes: work time counts
-    the person's work hours and days in their zone; effort is its estimate or its kind's typical length."""
+    the person's work hours and days in their zone; effort is its estimate or its kind's typical length, and
+    that of the open tasks it waits for, which must be done first."""
     due = due_moment(task.due_date, task.due_time, snapshot.zone) if task.due_date else snapshot.now
     left = working_minutes(snapshot.preferences, snapshot.zone, snapshot.now, due)
-    effort = task_minutes(task)
+    effort = task_minutes(task) + (task.waited_minutes if task.open_dependency_ids else 0)
     return left, effort, left - effort
 
 
@@ -100,10 +101,12 @@ def urgency(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> R
         )
     day = daily_work_minutes(snapshot.preferences)
     score = soon / (1 + slack / day)
-    return Rating(
-        score,
-        f"Due in {_in_days(hours)}: {_work_hours(left)} of work time left for {_work_hours(effort)} of work",
+    waits = task.open_dependency_ids
+    first = f", {_work_hours(task.waited_minutes)} of it in what it waits for" if waits else ""
+    told = (
+        f"Due in {_in_days(hours)}: {_work_hours(left)} of work time left for {_work_hours(effort)} of work"
     )
+    return Rating(score, told + first)
 
 
 def pillar_alignment(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
