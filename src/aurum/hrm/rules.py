@@ -156,7 +156,7 @@ OFF_PEAK = {"high": 0.3, "medium": 0.6, "low": 0.9}
 
 def unblocking(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
     """What waits for the task: each open task waiting on it adds by its priority, more when it is due within
-    a week; with diminishing returns, bounded by 1. Left out when nothing waits."""
+    a week; with diminishing returns, from 0.5 up to 1. Left out when nothing waits."""
     if not task.waiting:
         return None
     soon = snapshot.local_now.date() + timedelta(days=int(_setting(config, "soon_days", 7)))
@@ -174,7 +174,8 @@ def unblocking(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -
     reason = f"{count} open task{'s wait' if count > 1 else ' waits'} for it"
     details = [f"{pressing} high or urgent"] if pressing else []
     details += [f"{dated} due within a week"] if dated else []
-    return Rating(1 - left, reason + (f" ({', '.join(details)})" if details else ""))
+    # From a half up: a rule that applies only when something waits must lift the task, never dilute its mean.
+    return Rating(0.5 + 0.5 * (1 - left), reason + (f" ({', '.join(details)})" if details else ""))
 
 
 def energy_match(snapshot: Snapshot, task: TaskFacts, config: Mapping[str, Any]) -> Rating | None:
