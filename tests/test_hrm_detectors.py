@@ -12,21 +12,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aurum.hrm.balance import neglected_pillar, pillar_imbalance
 from aurum.hrm.detectors import (
     DETECTORS,
     blocked_chain,
     detect,
     emphasis,
-    neglected_pillar,
     overdue_cluster,
-    overload,
-    pillar_imbalance,
     quick_wins,
     stalled_project,
-    working_minutes,
 )
+from aurum.hrm.effort import working_minutes
 from aurum.hrm.facts import AreaFacts, PillarEffort, PillarFacts, ProjectFacts, Snapshot, TaskFacts
 from aurum.hrm.findings import Finding, Scope
+from aurum.hrm.load import overload
 from aurum.hrm.preferences import Preferences
 
 ZONE = ZoneInfo("Europe/Paris")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from aurum.hrm.detectors import due_phrase, overdue_cluster
+from aurum.hrm.detectors import overdue_cluster
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.findings import Finding, Scope
@@ -22,6 +22,7 @@ from aurum.hrm.insights import (
     priority_finding,
     reasoning_path,
 )
+from aurum.hrm.observing import due_phrase
 from aurum.hrm.preferences import Preferences
 from tests.test_hrm_detectors import NOW, World
 

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from aurum.hrm.detectors import due_phrase, overdue_cluster
+from aurum.hrm.detectors import overdue_cluster
 from aurum.hrm.findings import Scope
 from aurum.hrm.insights import coaching, priority_finding, reasoning_path
+from aurum.hrm.observing import due_phrase
 from aurum.hrm.preferences import Preferences
 from aurum.hrm.rules import EVALUATORS
 from aurum.hrm.scoring import compute

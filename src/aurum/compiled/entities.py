@@ -23,14 +23,8 @@ from aurum.pillar.graphql import pillar_conditions, pillar_ordering
 from aurum.project.graphql import TABLE as PROJECTS
 from aurum.project.graphql import Priority, ProjectStatus, project_conditions, project_ordering
 from aurum.task.graphql import TABLE as TASKS
-from aurum.task.graphql import (
-    Energy,
-    KanbanColumn,
-    TaskCategory,
-    TaskStatus,
-    task_filter_conditions,
-    task_ordering,
-)
+from aurum.task.kinds import Energy, KanbanColumn, TaskCategory, TaskStatus
+from aurum.task.listing import task_filter_conditions, task_ordering
 
 Convert = Callable[[Any], Any]  # a column's value → the field's value in the answer
 Conditions = Callable[[Any, ZoneInfo | None], list[ColumnElement[bool]]]  # (filter, the viewer's zone)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,13 @@ from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import select
 from strawberry.types.arguments import convert_arguments
 
+from aurum.compiled.assembling import (
+    columns_of,
+    overdue_flags,
+    part_answer,
+    progress_answer,
+    recurrence_answer,
+)
 from aurum.compiled.entities import Entity
 from aurum.compiled.plan import (
     COMPUTED_COLUMNS,
@@ -27,7 +34,6 @@ from aurum.compiled.plan import (
     ConnectionPlan,
     NodeRoot,
     ObjectPlan,
-    Part,
     QueryPlan,
     Related,
     Scalar,
@@ -38,8 +44,8 @@ from aurum.graphql.types import Progress
 from aurum.ids import parse_global_id
 from aurum.models import IDS, USER, among, the_ids, the_user
 from aurum.pagination import Ordering, Page, PageArgs, page_statement, paged, row_cursor
-from aurum.task import rules
-from aurum.task.graphql import names_its_level, recurrence_of
+from aurum.task.graphql import names_its_level
+from aurum.task.kinds import recurrence_of
 from aurum.task.loaders import dependencies_statement, dependency_statuses_statement
 from aurum.task.model import CLOSED_STATUSES
 from aurum.task.progress import progress_statement
@@ -160,7 +166,7 @@ class Reading:
                 where.append(among(partition, the_ids()))
                 if plan.child.top_level and not names_its_level(filter):
                     where.append(table.c.parent_id.is_(None))
-            columns = [table.c[name] for name in sorted(_columns(plan))]
+            columns = [table.c[name] for name in sorted(columns_of(plan))]
             return page_statement(table, where, ordering, args, partition, columns)
 
         rows = await self._read(key, build, plan, parents)
@@ -181,7 +187,7 @@ class Reading:
             end = start + len(page.rows)
             cursors = [row_cursor(ordering, row, layout) for row in page.rows] if plan.wants_cursors else []
             objects = {key: value[start:end] for key, value in written.items()}
-            answers.append({part.key: _part(part, page, cursors, objects) for part in plan.parts})
+            answers.append({part.key: part_answer(part, page, cursors, objects) for part in plan.parts})
             start = end
         return answers
 
@@ -263,10 +269,10 @@ class Reading:
     ) -> list[Any]:
         kind, ids = field.kind, [row[layout["id"]] for row in rows]
         if kind == "isOverdue":
-            return _overdue(rows, layout, await self.zone(), self.now)
+            return overdue_flags(rows, layout, await self.zone(), self.now)
         if kind == "recurrence":
             named = [SimpleNamespace(**{n: row[layout[n]] for n in COMPUTED_COLUMNS[kind]}) for row in rows]
-            return [_recurrence(recurrence_of(columns), field.parts) for columns in named]
+            return [recurrence_answer(recurrence_of(columns), field.parts) for columns in named]
         if kind in ("progress", "completionPercent"):
             level = PROGRESS_LEVELS[entity.name]
             rows = await self._read(("progress", level), lambda: progress_statement(level), ids=ids)
@@ -274,7 +280,7 @@ class Reading:
             progress = [Progress.of(*counts.get(i, (0, 0))) for i in ids]
             if kind == "completionPercent":
                 return [p.percent for p in progress]
-            return [_progress(p, field.parts) for p in progress]
+            return [progress_answer(p, field.parts) for p in progress]
         if waits.read is None:
             waits.read = await self._dependencies(ids, waits.whole)
         waiting, below = waits.read
@@ -316,91 +322,3 @@ class Reading:
             found.update(((type_name, object_id), answer) for object_id, answer in objects.items())
         answers = [found.get(w) for w in wanted]
         return answers if field.many else answers[0]
-
-
-def _columns(plan: ConnectionPlan) -> set[str]:
-    columns = {"id"}
-    for part in plan.parts:
-        for object_plan in part.plans:
-            columns |= object_plan.columns
-    return columns
-
-
-def _part(part: Part, page: Page, cursors: list[str], objects: dict[int, list[Answer]]) -> Any:
-    kind = part.kind
-    if kind == "totalCount":
-        return page.total
-    if kind == "__typename":
-        return part.typename
-    if kind == "nodes":
-        return objects[id(part.plans[0])]
-    if kind == "pageInfo":
-        return {key: _page_info(name, part.typename, page, cursors) for key, name in part.pieces}
-    node_lists = [objects[id(plan)] for plan in part.plans]
-    edges = []
-    for index in range(len(page.rows)):
-        edge: Answer = {}
-        nodes = iter(node_lists)
-        for key, name in part.pieces:
-            if name == "cursor":
-                edge[key] = cursors[index]
-            elif name == "node":
-                edge[key] = next(nodes)[index]
-            else:
-                edge[key] = part.typename
-        edges.append(edge)
-    return edges
-
-
-def _page_info(name: str, typename: str, page: Page, cursors: list[str]) -> Any:
-    if name == "hasNextPage":
-        return page.has_next
-    if name == "hasPreviousPage":
-        return page.has_previous
-    if name == "startCursor":
-        return cursors[0] if cursors else None
-    if name == "endCursor":
-        return cursors[-1] if cursors else None
-    return typename
-
-
-def _overdue(rows: Sequence[Any], layout: Layout, zone: ZoneInfo, now: datetime) -> list[bool]:
-    """``Task.isOverdue`` for each row. Only a task due today needs its due moment: the local day of any
-    other is wholly before or after now."""
-    status, due, at = layout["status"], layout["due_date"], layout["due_time"]
-    today: date = now.astimezone(zone).date()
-    answers = []
-    for row in rows:
-        day = row[due]
-        if day is None or row[status] in ("skipped", "completed"):
-            answers.append(False)
-        elif day != today:
-            answers.append(day < today)
-        else:
-            answers.append(rules.is_overdue(row[status], day, row[at], zone, now))
-    return answers
-
-
-def _progress(progress: Progress, parts: tuple[tuple[str, str], ...]) -> Answer:
-    values = {
-        "totalTasks": progress.total_tasks,
-        "completedTasks": progress.completed_tasks,
-        "percent": progress.percent,
-        "__typename": "Progress",
-    }
-    return {key: values[name] for key, name in parts}
-
-
-def _recurrence(recurrence: Any, parts: tuple[tuple[str, str], ...]) -> Answer | None:
-    if recurrence is None:
-        return None
-    values = {
-        "frequency": recurrence.frequency.name,
-        "interval": recurrence.interval,
-        "weekdays": [w.name for w in recurrence.weekdays] if recurrence.weekdays is not None else None,
-        "monthDay": recurrence.month_day,
-        "endDate": recurrence.end_date.isoformat() if recurrence.end_date is not None else None,
-        "count": recurrence.count,
-        "__typename": "Recurrence",
-    }
-    return {key: values[name] for key, name in parts}

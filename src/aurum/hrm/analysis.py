@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,21 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aurum.db import Actor, UnitOfWork, read_session, unit_of_work
 from aurum.errors import Conflict, NotFound, RateLimited
-from aurum.hrm.detectors import DETECTORS, detect, quoted
-from aurum.hrm.factors import Score
-from aurum.hrm.facts import Snapshot
 from aurum.hrm.feedback import rejected_keys
-from aurum.hrm.findings import NODE_TYPES, Evidence, Finding, Scope
-from aurum.hrm.insights import InsightDraft, draft, priority_finding
-from aurum.hrm.llm import Advice, AdviceInsight, model_client
+from aurum.hrm.findings import NODE_TYPES, Scope
+from aurum.hrm.insights import InsightDraft, draft
+from aurum.hrm.llm import Advice, model_client
 from aurum.hrm.model import AnalysisRun, Insight
 from aurum.hrm.prompt import analysis_prompt
 from aurum.hrm.registry import MODEL_RULE
 from aurum.hrm.scopes import SCOPE_MODELS
 from aurum.hrm.scoring import compute, snapshot_and_rules
-from aurum.hrm.standing import standing
 from aurum.hrm.store import expire_due, expire_orphans, write_insights
-from aurum.hrm.weights import RuleWeight, bounded, rule_weights
+from aurum.hrm.telling import model_findings, rule_findings, rules_only, weighted
+from aurum.hrm.weights import rule_weights
 from aurum.models import table_of
 from aurum.notification.notify import Notified, notify, send_now
 from aurum.resources import Resources
@@ -56,8 +52,6 @@ MAX_STARTS = 5  # retries and restarts after crashes together
 RETRY_SECONDS = 2.0  # doubles for each further try
 REQUESTS_PER_HOUR = 60
 INSIGHTS_BY_DEPTH = {"quick": 3, "balanced": 6, "deep": 10}
-QUIET_WEIGHT = 0.15  # a rule whose weight is below this stays quiet
-SPEAKING_RULES = frozenset({*DETECTORS, MODEL_RULE})  # the rules that speak as insights of their own
 PENDING = ("queued", "running")
 # The predicate of the partial unique index, as a literal: with bound parameters PostgreSQL cannot match a
 # generic plan of the statement to the index (asyncpg prepares it) and the insert fails after a few requests.
@@ -176,97 +170,6 @@ async def _begin_attempt(uow: UnitOfWork, run_id: uuid.UUID) -> Any:
     return (await uow.session.execute(statement)).one()
 
 
-def _quiet(weight: RuleWeight) -> bool:
-    """Whether the person quietened a detector (or the model): a weight below ``QUIET_WEIGHT``, or one their
-    rejections brought down as far as learning goes (for most rules that floor is above ``QUIET_WEIGHT``).
-    A weight they set themselves is taken as it is."""
-    if weight.effective < QUIET_WEIGHT:
-        return True
-    if weight.override is not None or weight.learned is None or weight.rule.code not in SPEAKING_RULES:
-        return False
-    return float(weight.learned) <= bounded(float(weight.rule.base_weight), 0.0)
-
-
-def _weighted(finding: Finding, weights: dict[str, RuleWeight]) -> Finding | None:
-    """The person's weight for the finding's rule scales its impact; a rule they quietened says nothing."""
-    weight = weights.get(finding.rule_code)
-    if weight is None:
-        return finding
-    if _quiet(weight):
-        return None
-    base = float(weight.rule.base_weight) or 1.0
-    return replace(finding, impact=round(min(1.0, finding.impact * weight.effective / base), 4))
-
-
-def _rule_findings(
-    snapshot: Snapshot,
-    scope: Scope,
-    scores: dict[uuid.UUID, Score],
-    weights: dict[str, RuleWeight],
-    rejected: frozenset[str] = frozenset(),
-) -> list[Finding]:
-    """The detectors' findings at this scope, weighed by the person; one they rejected here stays quiet here
-    (elsewhere the rule still speaks)."""
-    active = {code for code, w in weights.items() if w.rule.active}
-    found = detect(snapshot, scope, codes=active)
-    if scope.type == "task" and scope.id in scores and scope.id in snapshot.tasks:
-        found.insert(0, priority_finding(snapshot, snapshot.tasks[scope.id], scores[scope.id]))
-    told = [f for f in found if f.key[:200] not in rejected]
-    weighted = [w for w in (_weighted(f, weights) for f in told) if w is not None]
-    if not weighted:  # an explicit analysis always says something true: at least where the scope stands
-        weighted = [standing(snapshot, scope, scores)]
-    return sorted(weighted, key=lambda f: -f.impact)
-
-
-def _named(snapshot: Snapshot, ids: list[str]) -> tuple[Evidence, ...]:
-    """The records the model named, as the insight's evidence (the answer was checked to name only the
-    person's records within the analysis)."""
-    kinds: tuple[tuple[str, Mapping[uuid.UUID, Any]], ...] = (
-        ("Pillar", snapshot.pillars),
-        ("Area", snapshot.areas),
-        ("Project", snapshot.projects),
-        ("Task", snapshot.tasks),
-    )
-    found = []
-    for record_id in dict.fromkeys(uuid.UUID(i) for i in ids):
-        for kind, records in kinds:
-            if record_id in records:
-                name = quoted(records[record_id].name)
-                found.append(Evidence(kind, record_id, f"The AI model points to the {kind.lower()} {name}"))
-                break
-    return tuple(found)
-
-
-def _model_finding(snapshot: Snapshot, scope: Scope, index: int, item: AdviceInsight) -> Finding:
-    """One insight of the model's answer as a finding (its text was cleaned when the answer was validated)."""
-    return Finding(
-        rule_code=MODEL_RULE,
-        type=item.type,
-        scope_type=scope.type,
-        scope_id=scope.id,
-        title=item.title,
-        summary=item.summary,
-        confidence=item.confidence,
-        impact=item.impact,
-        evidence=_named(snapshot, item.entity_ids),
-        recommendations=tuple(item.recommendations),
-        tags=(*item.tags, "ai"),
-        key=f"llm:{index}:{hashlib.sha256(item.title.encode()).hexdigest()[:16]}",
-    )
-
-
-def _model_findings(snapshot: Snapshot, advice: Advice, scope: Scope) -> list[Finding]:
-    return [_model_finding(snapshot, scope, index, item) for index, item in enumerate(advice.insights)]
-
-
-def _rules_only(findings: list[Finding], note: str) -> list[Finding]:
-    """The rules' findings when the model was wanted but could not help, saying so."""
-    return [
-        replace(f, summary=f"{f.summary} (Rules only: {note}.)", tags=(*f.tags, "rules-only"))
-        for f in findings
-    ]
-
-
 async def _think(resources: Resources, run: Any, user_id: uuid.UUID) -> Outcome:
     scope = Scope(run.scope_type, run.scope_id)
     now = datetime.now(UTC)
@@ -275,7 +178,7 @@ async def _think(resources: Resources, run: Any, user_id: uuid.UUID) -> Outcome:
         weights = {w.rule.code: w for w in await rule_weights(session, user_id, active_only=False)}
         rejected = await rejected_keys(session, user_id, now)
     scores = compute(snapshot, scoring, now)
-    findings = _rule_findings(snapshot, scope, scores, weights, rejected)[: INSIGHTS_BY_DEPTH[run.depth]]
+    findings = rule_findings(snapshot, scope, scores, weights, rejected)[: INSIGHTS_BY_DEPTH[run.depth]]
     preferences, model, note = snapshot.preferences, None, None
     advice_rule = weights.get(MODEL_RULE)
     if run.depth != "quick" and advice_rule is not None and advice_rule.rule.active:
@@ -290,12 +193,12 @@ async def _think(resources: Resources, run: Any, user_id: uuid.UUID) -> Outcome:
         )
         if result.answer is not None:
             model = result.model
-            found = _model_findings(snapshot, result.answer, scope)
-            advice = [w for w in (_weighted(f, weights) for f in found) if w]
+            found = model_findings(snapshot, result.answer, scope)
+            advice = [w for w in (weighted(f, weights) for f in found) if w]
             findings = findings + advice
         else:
             note = result.degraded
-            findings = _rules_only(findings, note or "the AI model could not help")
+            findings = rules_only(findings, note or "the AI model could not help")
     drafts = [
         draft(snapshot, f, scores, preferences, source="llm", model=model)
         if f.rule_code == MODEL_RULE

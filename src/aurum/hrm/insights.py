@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aurum.hrm.detectors import (
+from aurum.hrm.factors import Factor, Score
+from aurum.hrm.facts import AreaFacts, PillarFacts, ProjectFacts, Snapshot, TaskFacts
+from aurum.hrm.findings import NODE_TYPES, Evidence, Finding
+from aurum.hrm.observing import (
     due_phrase,
     effort_shares,
     is_live,
@@ -24,9 +27,6 @@ from aurum.hrm.detectors import (
     scope_key,
     score_range,
 )
-from aurum.hrm.factors import Factor, Score
-from aurum.hrm.facts import AreaFacts, PillarFacts, ProjectFacts, Snapshot, TaskFacts
-from aurum.hrm.findings import NODE_TYPES, Evidence, Finding
 from aurum.hrm.preferences import MAX_RECOMMENDATIONS, Preferences
 from aurum.hrm.wording import allocation as allocation_phrase
 from aurum.task.rules import due_moment

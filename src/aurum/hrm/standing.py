@@ -15,7 +15,10 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from aurum.hrm.day_plan import choose, request_of
-from aurum.hrm.detectors import (
+from aurum.hrm.factors import Score
+from aurum.hrm.facts import ProjectFacts, Snapshot, TaskFacts
+from aurum.hrm.findings import NODE_TYPES, Evidence, Finding, Scope
+from aurum.hrm.observing import (
     finding,
     is_live,
     next_steps,
@@ -23,9 +26,6 @@ from aurum.hrm.detectors import (
     projects_in_scope,
     quoted,
 )
-from aurum.hrm.factors import Score
-from aurum.hrm.facts import ProjectFacts, Snapshot, TaskFacts
-from aurum.hrm.findings import NODE_TYPES, Evidence, Finding, Scope
 from aurum.hrm.wording import lateness
 from aurum.planning import Plan, plan
 

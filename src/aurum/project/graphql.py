@@ -44,14 +44,15 @@ from aurum.project import service
 from aurum.project.model import Project as ProjectModel
 
 if TYPE_CHECKING:
-    from aurum.task.graphql import Task, TaskFilter, TaskOrder
+    from aurum.task.graphql import Task
+    from aurum.task.listing import TaskFilter, TaskOrder
 
 TABLE = table_of(ProjectModel)
 AREAS = table_of(AreaModel)
 PILLARS = table_of(PillarModel)
 TaskT = Annotated["Task", strawberry.lazy("aurum.task.graphql")]
-TaskFilterT = Annotated["TaskFilter", strawberry.lazy("aurum.task.graphql")]
-TaskOrderT = Annotated["TaskOrder", strawberry.lazy("aurum.task.graphql")]
+TaskFilterT = Annotated["TaskFilter", strawberry.lazy("aurum.task.listing")]
+TaskOrderT = Annotated["TaskOrder", strawberry.lazy("aurum.task.listing")]
 
 
 @strawberry.enum(description="Where a project stands.")

@@ -16,7 +16,8 @@ from aurum.graphql.types import DeletePayload, IdInput, Input, UserError
 from aurum.ids import decode_id
 from aurum.project.graphql import Priority, enum_values
 from aurum.task import ordering, service
-from aurum.task.graphql import Energy, RecurrenceInput, Task, TaskCategory, TaskStatus
+from aurum.task.graphql import Task
+from aurum.task.kinds import Energy, RecurrenceInput, TaskCategory, TaskStatus
 from aurum.task.model import Task as TaskModel
 
 FIELDS_NOT_COLUMNS = ("id", "expected_version", "project_id", "parent_id", "dependency_ids", "recurrence")

@@ -15,10 +15,10 @@ from strawberry import Info
 from aurum.area.model import Area
 from aurum.errors import InvalidInput
 from aurum.graphql.context import Context
-from aurum.hrm.detectors import due_phrase
 from aurum.hrm.factors import Factor, Score
 from aurum.hrm.facts import Snapshot, TaskFacts
 from aurum.hrm.insights import coaching
+from aurum.hrm.observing import due_phrase
 from aurum.hrm.preferences import Preferences
 from aurum.hrm.scoring import SCORES, current_scores, top_scores
 from aurum.models import readable, table_of

@@ -17,7 +17,7 @@ from aurum.hrm import feedback, service
 from aurum.hrm.preferences import Preferences
 from aurum.hrm.weights import RuleWeight, rule_weights
 from aurum.ids import decode_id
-from aurum.task.graphql import Weekday
+from aurum.task.kinds import Weekday
 from aurum.task.mutations import TaskPayload, task_payload
 
 
