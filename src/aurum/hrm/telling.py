@@ -61,10 +61,10 @@ def rule_findings(
     if scope.type == "task" and scope.id in scores and scope.id in snapshot.tasks:
         found.insert(0, priority_finding(snapshot, snapshot.tasks[scope.id], scores[scope.id]))
     told = [f for f in found if f.key[:200] not in rejected]
-    weighted = [w for w in (weighted(f, weights) for f in told) if w is not None]
-    if not weighted:  # an explicit analysis always says something true: at least where the scope stands
-        weighted = [standing(snapshot, scope, scores)]
-    return sorted(weighted, key=lambda f: -f.impact)
+    spoken = [w for w in (weighted(f, weights) for f in told) if w is not None]
+    if not spoken:  # an explicit analysis always says something true: at least where the scope stands
+        spoken = [standing(snapshot, scope, scores)]
+    return sorted(spoken, key=lambda f: -f.impact)
 
 
 def named(snapshot: Snapshot, ids: list[str]) -> tuple[Evidence, ...]:
