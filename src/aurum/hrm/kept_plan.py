@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, Index, delete, func, select, update
+from sqlalchemy import DateTime, ForeignKeyConstraint, Index, delete, select, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,24 +68,23 @@ async def keep(
         spans[row.task_id] = (min(low, row.starts_at), max(high, row.ends_at))
     scheduled = (
         await session.execute(
-            select(Task.id, Task.scheduled_start, Task.scheduled_end).where(
+            select(Task.id, Task.scheduled_start, Task.scheduled_end, Task.version).where(
                 Task.user_id == user_id, Task.scheduled_start.is_not(None) | Task.id.in_(list(spans))
             )
         )
     ).all()
-    changed = 0
-    for task in scheduled:
-        span = spans.get(task.id, (None, None))
-        if (task.scheduled_start, task.scheduled_end) != span:
-            await session.execute(
-                update(Task)
-                .where(Task.id == task.id)
-                .values(
-                    scheduled_start=span[0],
-                    scheduled_end=span[1],
-                    version=Task.version + 1,
-                    updated_at=func.now(),
-                )
-            )
-            changed += 1
-    return changed
+    now = datetime.now(UTC)
+    changed = [
+        {
+            "id": task.id,
+            "scheduled_start": span[0],
+            "scheduled_end": span[1],
+            "version": task.version + 1,
+            "updated_at": now,
+        }
+        for task in scheduled
+        if (task.scheduled_start, task.scheduled_end) != (span := spans.get(task.id, (None, None)))
+    ]
+    if changed:  # one statement for them all, by primary key
+        await session.execute(update(Task), changed)
+    return len(changed)

@@ -89,8 +89,11 @@ def _deadline_plan(snapshot: Snapshot, scores: Mapping[uuid.UUID, Score], deadli
     return plan(replace(request, force_greedy=True))
 
 
-def deadline_line(snapshot: Snapshot, project: ProjectFacts, scores: Mapping[uuid.UUID, Score]) -> str | None:
-    """Whether the project's deadline holds by the plan of the person's open work until then."""
+def deadline_line(
+    snapshot: Snapshot, project: ProjectFacts, scores: Mapping[uuid.UUID, Score], plans: dict[date, Plan]
+) -> str | None:
+    """Whether the project's deadline holds by the plan of the person's open work until then (``plans``: the
+    plans made so far, by deadline, shared by projects due the same day)."""
     if project.deadline is None:
         return None
     ends = datetime.combine(project.deadline, time(23, 59), snapshot.zone)
@@ -98,7 +101,9 @@ def deadline_line(snapshot: Snapshot, project: ProjectFacts, scores: Mapping[uui
         return f"its deadline {project.deadline:%a %d %b} has passed"
     if (project.deadline - snapshot.local_now.date()).days >= MAX_PLAN_DAYS:
         return f"its deadline {project.deadline:%a %d %b} is more than four weeks away"
-    found = _deadline_plan(snapshot, scores, project.deadline)
+    if project.deadline not in plans:
+        plans[project.deadline] = _deadline_plan(snapshot, scores, project.deadline)
+    found = plans[project.deadline]
     mine = {t.id for t in snapshot.tasks_of_project(project.id) if t.is_open}
     late = {b.task_id for b in found.blocks if b.task_id in mine and b.end > ends}
     short = {u.task_id for u in found.unscheduled if u.task_id in mine} | late
@@ -112,6 +117,21 @@ def deadline_line(snapshot: Snapshot, project: ProjectFacts, scores: Mapping[uui
     )
 
 
+def _deadline_lines(
+    snapshot: Snapshot, scope: Scope, scores: Mapping[uuid.UUID, Score], most: int
+) -> list[str]:
+    """The first ``most`` deadlines of the scope's projects, judged; the later ones are not planned at all."""
+    lines: list[str] = []
+    plans: dict[date, Plan] = {}
+    for project in projects_in_scope(snapshot, scope):
+        if len(lines) == most:
+            break
+        line = deadline_line(snapshot, project, scores, plans)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
 def standing(snapshot: Snapshot, scope: Scope, scores: Mapping[uuid.UUID, Score]) -> Finding:
     """The scope's standing as one finding (see the module)."""
     name, about = scope_name(snapshot, scope), (scope.type, scope.id)
@@ -123,8 +143,7 @@ def standing(snapshot: Snapshot, scope: Scope, scores: Mapping[uuid.UUID, Score]
     blocked = _blocked_lines(snapshot, work)
     if blocked:
         lines.append("Blocked: " + "; ".join(blocked[:2]))
-    deadlines = [d for p in projects_in_scope(snapshot, scope) if (d := deadline_line(snapshot, p, scores))]
-    lines += [d[0].upper() + d[1:] for d in deadlines[:2]]
+    lines += [d[0].upper() + d[1:] for d in _deadline_lines(snapshot, scope, scores, most=2)]
     late = [t for t in work if lateness(snapshot, t) is not None]
     title = f"Where {name} stands: {len(work)} open task{'s' if len(work) != 1 else ''}"
     advice = [f"Start with {quoted(t.name)}" for t in steps[:2]]
